@@ -29,7 +29,7 @@ fuzz:
 
 # bench: figures next to a reference measured in the same run; no thresholds.
 bench:
-	$(GO) test -run='^$$' -bench=. -benchmem ./test/bench/...
+	$(GO) test -run='^$$' -bench=. -benchmem ./...
 
 clean:
 	rm -rf $(BIN)
