@@ -1,0 +1,54 @@
+package cloud
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+)
+
+func TestAPIErrorKinds(t *testing.T) {
+	tests := []struct {
+		code string
+		want error
+	}{
+		{"RequestLimitExceeded", ErrThrottled},
+		{"InsufficientFreeAddressesInSubnet", ErrSubnetExhausted},
+		{"AttachmentLimitExceeded", ErrENILimit},
+		{"PrivateIpAddressLimitExceeded", ErrAddressLimit},
+		{"InsufficientCidrBlocks", ErrPrefixFragmented},
+		{"InvalidNetworkInterface.InUse", ErrInUse},
+		{"InvalidNetworkInterfaceID.NotFound", ErrNotFound},
+		{"InvalidParameterValue", ErrInvalidParameter},
+		{"SomethingElse", nil},
+	}
+	for _, tt := range tests {
+		err := NewAPIError("AssignPrivateIpAddresses", tt.code, "msg", "req-1")
+		if KindOf(tt.code) != tt.want {
+			t.Errorf("KindOf(%s) = %v, want %v", tt.code, KindOf(tt.code), tt.want)
+		}
+		wrapped := fmt.Errorf("assign: %w", err)
+		if tt.want != nil && !errors.Is(wrapped, tt.want) {
+			t.Errorf("%s: errors.Is(%v) = false", tt.code, tt.want)
+		}
+		var apiErr *APIError
+		if !errors.As(wrapped, &apiErr) || apiErr.Code != tt.code {
+			t.Errorf("%s: errors.As lost the APIError", tt.code)
+		}
+	}
+}
+
+func TestAPIErrorMessage(t *testing.T) {
+	tests := []struct {
+		err  *APIError
+		want string
+	}{
+		{NewAPIError("CreateTags", "Throttling", "", ""), "CreateTags: Throttling"},
+		{NewAPIError("CreateTags", "Throttling", "slow down", ""), "CreateTags: Throttling: slow down"},
+		{NewAPIError("CreateTags", "Throttling", "slow down", "r1"), "CreateTags: Throttling: slow down (request id r1)"},
+	}
+	for _, tt := range tests {
+		if got := tt.err.Error(); got != tt.want {
+			t.Errorf("Error() = %q, want %q", got, tt.want)
+		}
+	}
+}
