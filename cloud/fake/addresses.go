@@ -1,0 +1,161 @@
+package fake
+
+import (
+	"context"
+	"net/netip"
+	"slices"
+
+	"github.com/vpc-cni/vpc-cni/cloud"
+)
+
+// AssignIPs assigns the n lowest free addresses of the ENI's subnet as
+// secondary addresses.
+func (c *Cloud) AssignIPs(ctx context.Context, eniID string, n int) ([]netip.Addr, error) {
+	if err := c.begin(ctx, OpAssignIPs); err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, err := c.eniForChange(OpAssignIPs, eniID, n)
+	if err != nil {
+		return nil, err
+	}
+	ips, err := c.addIPsLocked(OpAssignIPs, e, n)
+	if err != nil {
+		return nil, err
+	}
+	c.recordLocked()
+	return ips, nil
+}
+
+// AssignPrefixes delegates the n lowest free aligned /28 blocks of the
+// ENI's subnet; only Nitro types can carry prefixes.
+func (c *Cloud) AssignPrefixes(ctx context.Context, eniID string, n int) ([]netip.Prefix, error) {
+	if err := c.begin(ctx, OpAssignPrefixes); err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, err := c.eniForChange(OpAssignPrefixes, eniID, n)
+	if err != nil {
+		return nil, err
+	}
+	prefixes, err := c.addPrefixesLocked(OpAssignPrefixes, e, n)
+	if err != nil {
+		return nil, err
+	}
+	c.recordLocked()
+	return prefixes, nil
+}
+
+// eniForChange finds the ENI an assignment of n addresses is for.
+func (c *Cloud) eniForChange(op Op, eniID string, n int) (*cloud.ENI, error) {
+	if n < 1 {
+		return nil, c.apiError(op, codeBadValue, "address count %d must be at least 1", n)
+	}
+	e, ok := c.enis[eniID]
+	if !ok {
+		return nil, c.apiError(op, codeENINotFound, "network interface %q does not exist", eniID)
+	}
+	return e, nil
+}
+
+// slotsLeft is how many more addresses (a prefix counting as one) e can
+// take under the instance type's limit.
+func (c *Cloud) slotsLeft(e *cloud.ENI) int {
+	return c.limits.IPv4PerENI - 1 - len(e.SecondaryIPs) - len(e.Prefixes)
+}
+
+// addIPsLocked assigns n secondary addresses to e, all or none.
+func (c *Cloud) addIPsLocked(op Op, e *cloud.ENI, n int) ([]netip.Addr, error) {
+	if n > c.slotsLeft(e) {
+		return nil, c.apiError(op, codeAddressLimit, "%s can take %d more addresses, not %d", e.ID, c.slotsLeft(e), n)
+	}
+	p := c.subnets[e.SubnetID]
+	ips, ok := p.takeIPs(n)
+	if !ok {
+		return nil, c.apiError(op, codeSubnetFull, "subnet %s has %d free addresses, not %d", p.info.ID, p.free(), n)
+	}
+	e.SecondaryIPs = append(e.SecondaryIPs, ips...)
+	return slices.Clone(ips), nil
+}
+
+// addPrefixesLocked delegates n /28 prefixes to e, all or none.
+func (c *Cloud) addPrefixesLocked(op Op, e *cloud.ENI, n int) ([]netip.Prefix, error) {
+	if !c.limits.PrefixDelegation() {
+		return nil, c.apiError(op, codeBadValue, "%s does not support prefix delegation: it is not a Nitro type", c.limits.Type)
+	}
+	if n > c.slotsLeft(e) {
+		return nil, c.apiError(op, codeAddressLimit, "%s can take %d more prefixes, not %d", e.ID, c.slotsLeft(e), n)
+	}
+	p := c.subnets[e.SubnetID]
+	prefixes, ok := p.takePrefixes(n)
+	if !ok {
+		if p.free() == 0 {
+			return nil, c.apiError(op, codeSubnetFull, "subnet %s has no free address", p.info.ID)
+		}
+		return nil, c.apiError(op, codeNoCidrBlocks, "subnet %s has %d free addresses but not %d free aligned /28 blocks", p.info.ID, p.free(), n)
+	}
+	e.Prefixes = append(e.Prefixes, prefixes...)
+	return slices.Clone(prefixes), nil
+}
+
+// UnassignIPs releases secondary addresses of an ENI back to its subnet;
+// every one must be a secondary address of that ENI.
+func (c *Cloud) UnassignIPs(ctx context.Context, eniID string, ips []netip.Addr) error {
+	if err := c.begin(ctx, OpUnassignIPs); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, err := c.eniForRelease(OpUnassignIPs, eniID, len(ips))
+	if err != nil {
+		return err
+	}
+	for _, ip := range ips {
+		if !slices.Contains(e.SecondaryIPs, ip) {
+			return c.apiError(OpUnassignIPs, codeBadValue, "%s is not a secondary address of %s", ip, eniID)
+		}
+	}
+	e.SecondaryIPs = slices.DeleteFunc(e.SecondaryIPs, func(a netip.Addr) bool { return slices.Contains(ips, a) })
+	c.subnets[e.SubnetID].release(ips...)
+	c.recordLocked()
+	return nil
+}
+
+// UnassignPrefixes releases prefixes of an ENI back to its subnet; every
+// one must be delegated to that ENI.
+func (c *Cloud) UnassignPrefixes(ctx context.Context, eniID string, prefixes []netip.Prefix) error {
+	if err := c.begin(ctx, OpUnassignPrefixes); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, err := c.eniForRelease(OpUnassignPrefixes, eniID, len(prefixes))
+	if err != nil {
+		return err
+	}
+	for _, pfx := range prefixes {
+		if !slices.Contains(e.Prefixes, pfx) {
+			return c.apiError(OpUnassignPrefixes, codeBadValue, "%s is not a prefix of %s", pfx, eniID)
+		}
+	}
+	e.Prefixes = slices.DeleteFunc(e.Prefixes, func(p netip.Prefix) bool { return slices.Contains(prefixes, p) })
+	for _, pfx := range prefixes { // releasing twice is harmless
+		c.subnets[e.SubnetID].releasePrefix(pfx)
+	}
+	c.recordLocked()
+	return nil
+}
+
+// eniForRelease finds the ENI a release of n addresses is for.
+func (c *Cloud) eniForRelease(op Op, eniID string, n int) (*cloud.ENI, error) {
+	if n == 0 {
+		return nil, c.apiError(op, codeMissing, "no address given")
+	}
+	e, ok := c.enis[eniID]
+	if !ok {
+		return nil, c.apiError(op, codeENINotFound, "network interface %q does not exist", eniID)
+	}
+	return e, nil
+}

@@ -1,0 +1,316 @@
+package fake
+
+import (
+	"cmp"
+	"context"
+	"maps"
+	"slices"
+
+	"github.com/vpc-cni/vpc-cni/cloud"
+)
+
+// EC2 error codes the fake returns.
+const (
+	codeENINotFound        = "InvalidNetworkInterfaceID.NotFound"
+	codeAttachmentNotFound = "InvalidAttachmentID.NotFound"
+	codeSubnetNotFound     = "InvalidSubnetID.NotFound"
+	codeInstanceNotFound   = "InvalidInstanceID.NotFound"
+	codeInstanceType       = "InvalidInstanceType"
+	codeInUse              = "InvalidNetworkInterface.InUse"
+	codeENILimit           = "AttachmentLimitExceeded"
+	codeAddressLimit       = "PrivateIpAddressLimitExceeded"
+	codeSubnetFull         = "InsufficientFreeAddressesInSubnet"
+	codeNoCidrBlocks       = "InsufficientCidrBlocks"
+	codeBadValue           = "InvalidParameterValue"
+	codeBadCombination     = "InvalidParameterCombination"
+	codeMissing            = "MissingParameter"
+	// codeNotPermitted is what EC2 answers to detaching device index 0; it
+	// maps to no sentinel kind.
+	codeNotPermitted = "OperationNotPermitted"
+)
+
+// InstanceType returns the limits of a type: the fake's own (which may be
+// custom) or one of the built-in table.
+func (c *Cloud) InstanceType(ctx context.Context, name string) (cloud.InstanceTypeLimits, error) {
+	if err := c.begin(ctx, OpInstanceType); err != nil {
+		return cloud.InstanceTypeLimits{}, err
+	}
+	if name == c.limits.Type {
+		return c.Limits(), nil
+	}
+	if l, ok := cloud.BuiltinInstanceType(name); ok {
+		return l, nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return cloud.InstanceTypeLimits{}, c.apiError(OpInstanceType, codeInstanceType, "unknown instance type %q", name)
+}
+
+// Subnets describes the given subnets, or every subnet when ids is empty.
+func (c *Cloud) Subnets(ctx context.Context, ids ...string) ([]cloud.Subnet, error) {
+	if err := c.begin(ctx, OpSubnets); err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(ids) == 0 {
+		ids = slices.Sorted(maps.Keys(c.subnets))
+	}
+	out := make([]cloud.Subnet, 0, len(ids))
+	for _, id := range ids {
+		p, ok := c.subnets[id]
+		if !ok {
+			return nil, c.apiError(OpSubnets, codeSubnetNotFound, "subnet %q does not exist", id)
+		}
+		out = append(out, p.snapshot())
+	}
+	return out, nil
+}
+
+// InstanceENIs lists the ENIs attached to an instance, ordered by network
+// card and device index. Like a filtered DescribeNetworkInterfaces, an
+// unknown instance has none.
+func (c *Cloud) InstanceENIs(ctx context.Context, instanceID string) ([]cloud.ENI, error) {
+	if err := c.begin(ctx, OpInstanceENIs); err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := c.selectLocked(func(e *cloud.ENI) bool {
+		return e.Attachment != nil && e.Attachment.InstanceID == instanceID
+	})
+	slices.SortFunc(out, func(a, b cloud.ENI) int {
+		return cmp.Or(cmp.Compare(a.DeviceIndex(), b.DeviceIndex()),
+			cmp.Compare(a.Attachment.NetworkCard, b.Attachment.NetworkCard))
+	})
+	return out, nil
+}
+
+// ENIs lists the ENIs matching f, in creation order. Like
+// DescribeNetworkInterfaces with ids, an unknown id in f.IDs fails.
+func (c *Cloud) ENIs(ctx context.Context, f cloud.ENIFilter) ([]cloud.ENI, error) {
+	if err := c.begin(ctx, OpENIs); err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, id := range f.IDs {
+		if _, ok := c.enis[id]; !ok {
+			return nil, c.apiError(OpENIs, codeENINotFound, "network interface %q does not exist", id)
+		}
+	}
+	return c.selectLocked(func(e *cloud.ENI) bool { return matches(e, f) }), nil
+}
+
+// matches reports whether e passes every non-empty field of f.
+func matches(e *cloud.ENI, f cloud.ENIFilter) bool {
+	switch {
+	case len(f.IDs) > 0 && !slices.Contains(f.IDs, e.ID),
+		f.InstanceID != "" && (e.Attachment == nil || e.Attachment.InstanceID != f.InstanceID),
+		f.SubnetID != "" && e.SubnetID != f.SubnetID,
+		f.VPCID != "" && e.VPCID != f.VPCID,
+		f.Status != "" && e.Status != f.Status:
+		return false
+	}
+	for k, v := range f.Tags {
+		if got, ok := e.Tags[k]; !ok || got != v {
+			return false
+		}
+	}
+	for _, k := range f.TagKeys {
+		if _, ok := e.Tags[k]; !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// CreateENI creates a detached ENI in a subnet with its primary address
+// and the requested secondary addresses or prefixes; on any failure nothing
+// is taken from the subnet.
+func (c *Cloud) CreateENI(ctx context.Context, req cloud.CreateENIRequest) (cloud.ENI, error) {
+	if err := c.begin(ctx, OpCreateENI); err != nil {
+		return cloud.ENI{}, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	p, ok := c.subnets[req.SubnetID]
+	if !ok {
+		return cloud.ENI{}, c.apiError(OpCreateENI, codeSubnetNotFound, "subnet %q does not exist", req.SubnetID)
+	}
+	if err := c.checkCreate(req); err != nil {
+		return cloud.ENI{}, err
+	}
+	primary, ok := p.takeIPs(1)
+	if !ok {
+		return cloud.ENI{}, c.apiError(OpCreateENI, codeSubnetFull, "subnet %s has no free address", p.info.ID)
+	}
+	groups := req.SecurityGroups
+	if len(groups) == 0 {
+		groups = c.inst.SecurityGroups
+	}
+	e := c.newENI(p, primary[0], req.Description, groups)
+	maps.Copy(e.Tags, req.Tags)
+	var err error
+	if req.Prefixes > 0 {
+		_, err = c.addPrefixesLocked(OpCreateENI, e, req.Prefixes)
+	} else if req.SecondaryIPs > 0 {
+		_, err = c.addIPsLocked(OpCreateENI, e, req.SecondaryIPs)
+	}
+	if err != nil {
+		p.release(e.PrimaryIP)
+		delete(c.enis, e.ID)
+		return cloud.ENI{}, err
+	}
+	return cloneENI(e), nil
+}
+
+// checkCreate validates the address request of a CreateENI.
+func (c *Cloud) checkCreate(req cloud.CreateENIRequest) error {
+	switch {
+	case req.SecondaryIPs < 0 || req.Prefixes < 0:
+		return c.apiError(OpCreateENI, codeBadValue, "negative address count")
+	case req.SecondaryIPs > 0 && req.Prefixes > 0:
+		return c.apiError(OpCreateENI, codeBadCombination, "secondary addresses and prefixes cannot be requested together")
+	}
+	return nil
+}
+
+// AttachENI attaches a detached ENI to the instance at a device index of a
+// network card; it counts against the card's and the instance's ENI limits.
+func (c *Cloud) AttachENI(ctx context.Context, eniID, instanceID string, deviceIndex, networkCard int) (string, error) {
+	if err := c.begin(ctx, OpAttachENI); err != nil {
+		return "", err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.enis[eniID]
+	switch {
+	case !ok:
+		return "", c.apiError(OpAttachENI, codeENINotFound, "network interface %q does not exist", eniID)
+	case instanceID != c.inst.ID:
+		return "", c.apiError(OpAttachENI, codeInstanceNotFound, "instance %q does not exist", instanceID)
+	case e.Attachment != nil:
+		return "", c.apiError(OpAttachENI, codeInUse, "network interface %s is already attached", eniID)
+	}
+	if err := c.checkSlot(deviceIndex, networkCard); err != nil {
+		return "", err
+	}
+	e.Attachment = &cloud.Attachment{
+		ID: c.newID("eni-attach"), InstanceID: instanceID, DeviceIndex: deviceIndex,
+		NetworkCard: networkCard, State: cloud.Attached,
+	}
+	e.Status = cloud.ENIInUse
+	c.attachments[e.Attachment.ID] = e.ID
+	c.recordLocked()
+	return e.Attachment.ID, nil
+}
+
+// checkSlot verifies that the instance can take one more ENI at deviceIndex
+// on networkCard.
+func (c *Cloud) checkSlot(deviceIndex, networkCard int) error {
+	cardMax := c.limits.ENIsOnCard(networkCard)
+	if cardMax == 0 {
+		return c.apiError(OpAttachENI, codeBadValue, "network card index %d is not valid for %s", networkCard, c.limits.Type)
+	}
+	if deviceIndex < 0 {
+		return c.apiError(OpAttachENI, codeBadValue, "device index %d is not valid", deviceIndex)
+	}
+	total, onCard := 0, 0
+	for _, e := range c.enis {
+		if e.Attachment == nil {
+			continue
+		}
+		total++
+		if e.Attachment.NetworkCard != networkCard {
+			continue
+		}
+		onCard++
+		if e.Attachment.DeviceIndex == deviceIndex {
+			return c.apiError(OpAttachENI, codeBadValue, "instance already has an interface at device index %d", deviceIndex)
+		}
+	}
+	if onCard >= cardMax || total >= c.limits.MaxENIs {
+		return c.apiError(OpAttachENI, codeENILimit, "interface count exceeds the limit for %s", c.limits.Type)
+	}
+	return nil
+}
+
+// DetachENI detaches by attachment id; the ENI keeps its addresses and
+// becomes available. The primary ENI cannot be detached.
+func (c *Cloud) DetachENI(ctx context.Context, attachmentID string, force bool) error {
+	if err := c.begin(ctx, OpDetachENI); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.enis[c.attachments[attachmentID]]
+	if !ok {
+		return c.apiError(OpDetachENI, codeAttachmentNotFound, "attachment %q does not exist", attachmentID)
+	}
+	if e.ID == c.inst.PrimaryENI {
+		return c.apiError(OpDetachENI, codeNotPermitted, "the network interface at device index 0 cannot be detached")
+	}
+	delete(c.attachments, attachmentID)
+	e.Attachment = nil
+	e.Status = cloud.ENIAvailable
+	c.recordLocked()
+	return nil
+}
+
+// DeleteENI deletes a detached ENI and frees its addresses.
+func (c *Cloud) DeleteENI(ctx context.Context, eniID string) error {
+	if err := c.begin(ctx, OpDeleteENI); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.enis[eniID]
+	if !ok {
+		return c.apiError(OpDeleteENI, codeENINotFound, "network interface %q does not exist", eniID)
+	}
+	if e.Attachment != nil {
+		return c.apiError(OpDeleteENI, codeInUse, "network interface %s is currently in use", eniID)
+	}
+	p := c.subnets[e.SubnetID]
+	p.release(e.PrimaryIP)
+	p.release(e.SecondaryIPs...)
+	for _, pfx := range e.Prefixes {
+		p.releasePrefix(pfx)
+	}
+	delete(c.enis, eniID)
+	return nil
+}
+
+// SetDeleteOnTermination sets the flag on the ENI's current attachment.
+func (c *Cloud) SetDeleteOnTermination(ctx context.Context, eniID, attachmentID string, on bool) error {
+	if err := c.begin(ctx, OpSetDeleteOnTermination); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.enis[eniID]
+	if !ok {
+		return c.apiError(OpSetDeleteOnTermination, codeENINotFound, "network interface %q does not exist", eniID)
+	}
+	if e.Attachment == nil || e.Attachment.ID != attachmentID {
+		return c.apiError(OpSetDeleteOnTermination, codeAttachmentNotFound, "attachment %q of %s does not exist", attachmentID, eniID)
+	}
+	e.Attachment.DeleteOnTermination = on
+	return nil
+}
+
+// TagENI adds or overwrites tags of an ENI.
+func (c *Cloud) TagENI(ctx context.Context, eniID string, tags map[string]string) error {
+	if err := c.begin(ctx, OpTagENI); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.enis[eniID]
+	if !ok {
+		return c.apiError(OpTagENI, codeENINotFound, "network interface %q does not exist", eniID)
+	}
+	maps.Copy(e.Tags, tags)
+	return nil
+}

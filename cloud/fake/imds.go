@@ -1,0 +1,143 @@
+package fake
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"net/netip"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/vpc-cni/vpc-cni/cloud"
+)
+
+// IMDS is the instance metadata view of a fake Cloud. What it shows about
+// ENIs trails the API by the metadata lag: an attach, detach, assign or
+// unassign appears only once the lag has passed since it happened, on the
+// Cloud's clock.
+type IMDS struct{ c *Cloud }
+
+var _ cloud.Metadata = (*IMDS)(nil)
+
+// view is what metadata shows from a moment on: the attached ENIs of the
+// instance as they were at that time.
+type view struct {
+	at   time.Time
+	enis []cloud.ENIMetadata
+}
+
+// Metadata returns the instance metadata view of the fake.
+func (c *Cloud) Metadata() *IMDS { return &IMDS{c: c} }
+
+// SetMetadataLag sets how long metadata takes to show a change made from
+// now on; 0 makes it immediate.
+func (c *Cloud) SetMetadataLag(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.lag = max(d, 0)
+	c.pruneLocked()
+}
+
+// recordLocked notes the current state as what metadata will show once
+// the lag has passed. Every change of attachments or addresses calls it.
+func (c *Cloud) recordLocked() {
+	c.views = append(c.views, view{at: c.now(), enis: c.metadataLocked()})
+	c.pruneLocked()
+}
+
+// visibleLocked returns the index of the view metadata shows now: the
+// latest one at least lag old, or the oldest kept (the state before any
+// pending change).
+func (c *Cloud) visibleLocked() int {
+	target := c.now().Add(-c.lag)
+	i := 0
+	for j, v := range c.views {
+		if !v.at.After(target) {
+			i = j
+		}
+	}
+	return i
+}
+
+// pruneLocked drops the views that time has made unreachable.
+func (c *Cloud) pruneLocked() {
+	if i := c.visibleLocked(); i > 0 {
+		c.views = slices.Delete(c.views, 0, i)
+	}
+}
+
+// metadataLocked is the ground truth as metadata would show it: the
+// instance's attached ENIs ordered by device index, then network card.
+func (c *Cloud) metadataLocked() []cloud.ENIMetadata {
+	var out []cloud.ENIMetadata
+	for _, e := range c.enis {
+		if e.Attachment == nil || e.Attachment.InstanceID != c.inst.ID {
+			continue
+		}
+		p := c.subnets[e.SubnetID]
+		out = append(out, cloud.ENIMetadata{
+			MAC: e.MAC, ID: e.ID, DeviceIndex: e.Attachment.DeviceIndex, NetworkCard: e.Attachment.NetworkCard,
+			SubnetID: e.SubnetID, SubnetCIDR: p.info.CIDR, VPCID: e.VPCID,
+			VPCCIDRs:       slices.Clone(c.inst.VPCCIDRs),
+			IPv4s:          append([]netip.Addr{e.PrimaryIP}, e.SecondaryIPs...),
+			Prefixes:       slices.Clone(e.Prefixes),
+			SecurityGroups: slices.Clone(e.SecurityGroups),
+		})
+	}
+	slices.SortFunc(out, func(a, b cloud.ENIMetadata) int {
+		return cmp.Or(cmp.Compare(a.DeviceIndex, b.DeviceIndex), cmp.Compare(a.NetworkCard, b.NetworkCard))
+	})
+	return out
+}
+
+// shown returns a copy of what metadata shows now.
+func (c *Cloud) shown() []cloud.ENIMetadata {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.pruneLocked()
+	src := c.views[c.visibleLocked()].enis
+	out := make([]cloud.ENIMetadata, len(src))
+	for i, m := range src {
+		out[i] = cloneMetadata(m)
+	}
+	return out
+}
+
+func cloneMetadata(m cloud.ENIMetadata) cloud.ENIMetadata {
+	m.VPCCIDRs = slices.Clone(m.VPCCIDRs)
+	m.IPv4s = slices.Clone(m.IPv4s)
+	m.Prefixes = slices.Clone(m.Prefixes)
+	m.SecurityGroups = slices.Clone(m.SecurityGroups)
+	return m
+}
+
+// Instance describes the node; identity does not lag.
+func (m *IMDS) Instance(ctx context.Context) (cloud.Instance, error) {
+	if err := m.c.begin(ctx, OpMetadataInstance); err != nil {
+		return cloud.Instance{}, err
+	}
+	return m.c.Instance(), nil
+}
+
+// ENIs lists the attached ENIs metadata shows, ordered by device index.
+func (m *IMDS) ENIs(ctx context.Context) ([]cloud.ENIMetadata, error) {
+	if err := m.c.begin(ctx, OpMetadataENIs); err != nil {
+		return nil, err
+	}
+	return m.c.shown(), nil
+}
+
+// ENI describes the attached ENI with the given MAC; the error wraps
+// cloud.ErrNotFound while metadata does not show it.
+func (m *IMDS) ENI(ctx context.Context, mac string) (cloud.ENIMetadata, error) {
+	if err := m.c.begin(ctx, OpMetadataENI); err != nil {
+		return cloud.ENIMetadata{}, err
+	}
+	for _, e := range m.c.shown() {
+		if strings.EqualFold(e.MAC, mac) {
+			return e, nil
+		}
+	}
+	return cloud.ENIMetadata{}, fmt.Errorf("fake metadata: no interface with mac %s: %w", mac, cloud.ErrNotFound)
+}
