@@ -178,6 +178,7 @@ func (c *Cloud) checkCreate(req cloud.CreateENIRequest) error {
 
 // AttachENI attaches a detached ENI to the instance at a device index of a
 // network card; it counts against the card's and the instance's ENI limits.
+// The API shows the attachment attached at once; only metadata lags.
 func (c *Cloud) AttachENI(ctx context.Context, eniID, instanceID string, deviceIndex, networkCard int) (string, error) {
 	if err := c.begin(ctx, OpAttachENI); err != nil {
 		return "", err
