@@ -196,7 +196,7 @@ func TestWorldCreateSubnet(t *testing.T) {
 	f := newEngFixture(t, engSetup{instType: "none"})
 	tests := []struct {
 		name, vpc, cidr, code string
-		avail              int
+		avail                 int
 	}{
 		{"ok /24 is taken", f.vpc.ID, "10.0.0.0/24", CodeSubnetConflict, 0},
 		{"overlaps an existing subnet", f.vpc.ID, "10.0.0.128/25", CodeSubnetConflict, 0},
