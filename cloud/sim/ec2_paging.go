@@ -1,0 +1,106 @@
+package sim
+
+import (
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"fmt"
+	"net/http"
+	"strings"
+)
+
+// Pagination: a Describe answers at most MaxResults items and a NextToken
+// that resumes after the last one. Items are ordered by key (their id), and
+// the token carries the action and the last key answered, signed so that a
+// client cannot forge or mix them up: it stays valid while the world
+// changes, as EC2's do, resuming at the next key still present.
+
+// pageRule is an action's MaxResults range and its page size when
+// MaxResults is not given (0: everything).
+type pageRule struct {
+	min, max    int
+	defaultSize int
+}
+
+// pageTokens signs and checks NextTokens with a per-server key.
+type pageTokens struct {
+	key []byte
+}
+
+func newPageTokens() *pageTokens {
+	k := make([]byte, 32)
+	_, _ = rand.Read(k)
+	return &pageTokens{key: k}
+}
+
+func (p *pageTokens) mac(payload string) []byte {
+	m := hmac.New(sha256.New, p.key)
+	m.Write([]byte(payload))
+	return m.Sum(nil)[:16]
+}
+
+// token encodes the position after lastKey in an action's listing.
+func (p *pageTokens) token(action, lastKey string) string {
+	payload := action + "\n" + lastKey
+	enc := base64.RawURLEncoding
+	return enc.EncodeToString([]byte(payload)) + "." + enc.EncodeToString(p.mac(payload))
+}
+
+// lastKey checks a token and returns the key it resumes after.
+func (p *pageTokens) lastKey(action, token string) (string, bool) {
+	enc := base64.RawURLEncoding
+	body, sig, ok := strings.Cut(token, ".")
+	if !ok {
+		return "", false
+	}
+	payload, err1 := enc.DecodeString(body)
+	mac, err2 := enc.DecodeString(sig)
+	if err1 != nil || err2 != nil || !hmac.Equal(mac, p.mac(string(payload))) {
+		return "", false
+	}
+	act, key, ok := strings.Cut(string(payload), "\n")
+	if !ok || act != action {
+		return "", false
+	}
+	return key, true
+}
+
+// page picks the window of keys (sorted ascending) that a request asks
+// for: it returns the half-open index range and the NextToken to answer
+// ("" on the last page).
+func (a *ec2API) page(q *query, rule pageRule, keys []string) (int, int, string, *APIError) {
+	size := rule.defaultSize
+	n, given, err := q.int("MaxResults")
+	if err != nil {
+		return 0, 0, "", err
+	}
+	if given {
+		if n < rule.min || n > rule.max {
+			return 0, 0, "", qInvalid(fmt.Sprintf(
+				"Value ( %d ) for parameter maxResults is invalid. Expecting a value between %d and %d.",
+				n, rule.min, rule.max))
+		}
+		size = n
+	}
+	start := 0
+	if q.has("NextToken") {
+		last, ok := a.pages.lastKey(q.action, q.str("NextToken"))
+		if !ok {
+			return 0, 0, "", qErr(http.StatusBadRequest, "InvalidParameterValue",
+				"The parameter NextToken is not a valid pagination token.")
+		}
+		for start < len(keys) && keys[start] <= last {
+			start++
+		}
+	}
+	end := len(keys)
+	if size > 0 && start+size < end {
+		end = start + size
+	}
+	next := ""
+	if end < len(keys) {
+		next = a.pages.token(q.action, keys[end-1])
+	}
+	return start, end, next, nil
+}
