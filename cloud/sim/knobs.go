@@ -232,7 +232,7 @@ func (k *Knobs) take(action string) bool {
 		k.buckets[action] = b
 	}
 	if elapsed := now.Sub(b.last); elapsed > 0 {
-		b.tokens = min(float64(cfg.Size), b.tokens+elapsed.Seconds()*cfg.RefillPerSecond)
+		b.tokens = min(float64(cfg.Size), b.tokens+elapsed.Seconds()*max(cfg.RefillPerSecond, 0))
 		b.last = now
 	}
 	if b.tokens < 1 {
