@@ -40,8 +40,8 @@ func newAdminAPI(s *Server) *adminAPI {
 		"/sim/state":       {http.MethodGet: a.state},
 		"/sim/stats":       {http.MethodGet: a.stats},
 		"/sim/stats/reset": {http.MethodPost: a.resetStats},
-		"/sim/faults":      {http.MethodPost: a.addFaults, http.MethodDelete: a.clearFaults},
-		"/sim/latency":     {http.MethodPut: a.setLatency},
+		"/sim/faults":      {http.MethodGet: a.getFaults, http.MethodPost: a.addFaults, http.MethodDelete: a.clearFaults},
+		"/sim/latency":     {http.MethodGet: a.getLatency, http.MethodPut: a.setLatency},
 		"/sim/throttle":    {http.MethodGet: a.getThrottle, http.MethodPut: a.setThrottle},
 		"/sim/delays":      {http.MethodGet: a.getDelays, http.MethodPut: a.setDelays},
 		"/sim/vpcs":        {http.MethodPost: a.createVPC},
@@ -182,6 +182,23 @@ func badRequest(format string, a ...any) error {
 	return &APIError{Code: "InvalidRequest", Message: fmt.Sprintf(format, a...), Status: http.StatusBadRequest}
 }
 
+func (a *adminAPI) getFaults(*http.Request) (int, any, error) {
+	faults := a.s.knobs.Faults()
+	if faults == nil {
+		faults = []Fault{}
+	}
+	return http.StatusOK, faults, nil
+}
+
+// getLatency answers each action's latency as a duration string.
+func (a *adminAPI) getLatency(*http.Request) (int, any, error) {
+	out := map[string]Duration{}
+	for action, d := range a.s.knobs.Latency() {
+		out[action] = Duration(d)
+	}
+	return http.StatusOK, out, nil
+}
+
 func (a *adminAPI) clearFaults(*http.Request) (int, any, error) {
 	a.s.knobs.ClearFaults()
 	return http.StatusOK, adminOK, nil
@@ -203,9 +220,7 @@ func (a *adminAPI) setLatency(r *http.Request) (int, any, error) {
 }
 
 func (a *adminAPI) getThrottle(*http.Request) (int, any, error) {
-	a.s.mu.Lock()
-	defer a.s.mu.Unlock()
-	return http.StatusOK, a.s.throttle, nil
+	return http.StatusOK, a.s.knobs.Throttle(), nil
 }
 
 func (a *adminAPI) setThrottle(r *http.Request) (int, any, error) {
@@ -213,11 +228,8 @@ func (a *adminAPI) setThrottle(r *http.Request) (int, any, error) {
 	if err := decodeJSON(r, &c); err != nil {
 		return 0, nil, err
 	}
-	a.s.mu.Lock()
-	defer a.s.mu.Unlock()
 	a.s.knobs.SetThrottle(c)
-	a.s.throttle = c
-	return http.StatusOK, c, nil
+	return http.StatusOK, a.s.knobs.Throttle(), nil
 }
 
 func (a *adminAPI) getDelays(*http.Request) (int, any, error) {

@@ -102,8 +102,7 @@ func DefaultConfig() Config {
 			Attach: Duration(500 * time.Millisecond), Detach: Duration(500 * time.Millisecond),
 			IMDSLag: Duration(time.Second),
 		},
-		// TODO(ec2sim): use DefaultThrottle() from knobs.go once it exists.
-		Throttle: ThrottleConfig{Enabled: false},
+		Throttle: DefaultThrottle(),
 		VPCs: []VPCConfig{{
 			CIDR: "198.18.0.0/16", Tags: map[string]string{"Name": "ec2sim"},
 			Subnets: []SubnetConfig{{Name: "ec2sim-a", AZ: "us-west-2a", CIDR: "198.18.0.0/20"}},

@@ -24,13 +24,12 @@ type Server struct {
 	imds    http.Handler
 	account string
 
-	mu       sync.Mutex
-	throttle ThrottleConfig
-	delays   DelaysConfig
-	ec2Srv   *http.Server
-	imdsSrv  *http.Server
-	ec2URL   string
-	imdsURL  string
+	mu      sync.Mutex
+	delays  DelaysConfig
+	ec2Srv  *http.Server
+	imdsSrv *http.Server
+	ec2URL  string
+	imdsURL string
 }
 
 // New builds the world a config describes. It does not listen: see Start,
@@ -68,7 +67,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{world: world, knobs: knobs, log: log, account: account,
-		throttle: cfg.Throttle, delays: cfg.Delays}
+		delays: cfg.Delays}
 	api := &ec2API{world: world, knobs: knobs, view: xmlView{region: cfg.Region, account: account},
 		pages: newPageTokens(), log: log}
 	admin := newAdminAPI(s)
