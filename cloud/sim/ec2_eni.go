@@ -23,7 +23,8 @@ var (
 		"ClientToken":                           qString,
 		// IPv6, EFA, trunking and connection tracking are not modelled.
 		"Ipv6AddressCount": qUnsupported, "Ipv6Addresses.N.Ipv6Address": qUnsupported,
-		"Ipv6PrefixCount": qUnsupported, "Ipv6Prefix.N.Ipv6Prefix": qUnsupported,
+		"Ipv6Addresses.N.IsPrimaryIpv6": qUnsupported,
+		"Ipv6PrefixCount":               qUnsupported, "Ipv6Prefix.N.Ipv6Prefix": qUnsupported,
 		"InterfaceType": qUnsupported, "EnablePrimaryIpv6": qUnsupported,
 		"ConnectionTrackingSpecification.TcpEstablishedTimeout": qUnsupported,
 		"ConnectionTrackingSpecification.UdpStreamTimeout":      qUnsupported,

@@ -377,7 +377,7 @@ func (q *query) filters() ([]Filter, *APIError) {
 	return out, nil
 }
 
-// tags returns a Tag.N.Key / Tag.N.Value list under node n; keys are
+// nodeTags returns the Tag.N.Key / Tag.N.Value list under node n; keys are
 // required.
 func nodeTags(n *qNode) ([]Tag, *APIError) {
 	var out []Tag

@@ -55,14 +55,7 @@ func New(cfg Config) (*Server, error) {
 		AttachDelay: time.Duration(cfg.Delays.Attach), DetachDelay: time.Duration(cfg.Delays.Detach),
 		IMDSLag: time.Duration(cfg.Delays.IMDSLag),
 	})
-	knobs := NewKnobs(now, cfg.Seed)
-	knobs.SetThrottle(cfg.Throttle)
-	for action, d := range cfg.Latency {
-		knobs.SetLatency(action, time.Duration(d))
-	}
-	for _, f := range cfg.Faults {
-		knobs.AddFault(f)
-	}
+	knobs := newConfiguredKnobs(cfg, now)
 	if err := populate(world, cfg); err != nil {
 		return nil, err
 	}
@@ -80,6 +73,19 @@ func New(cfg Config) (*Server, error) {
 	}))
 	s.imds = recoverIMDS(log, newIMDSServer(world, account, now))
 	return s, nil
+}
+
+// newConfiguredKnobs returns knobs set as the config says.
+func newConfiguredKnobs(cfg Config, now func() time.Time) *Knobs {
+	knobs := NewKnobs(now, cfg.Seed)
+	knobs.SetThrottle(cfg.Throttle)
+	for action, d := range cfg.Latency {
+		knobs.SetLatency(action, time.Duration(d))
+	}
+	for _, f := range cfg.Faults {
+		knobs.AddFault(f)
+	}
+	return knobs
 }
 
 // populate creates the config's VPCs, subnets and instances.

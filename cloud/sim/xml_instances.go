@@ -143,7 +143,7 @@ type xInstanceType struct {
 	SupportedBootModes            xItems[string] `xml:"supportedBootModes"`
 }
 
-// instanceType converts built-in limits into DescribeInstanceTypes' item.
+// instanceTypeXML converts built-in limits into DescribeInstanceTypes' item.
 func instanceTypeXML(l cloud.InstanceTypeLimits) xInstanceType {
 	cards := make([]xNetworkCard, 0, len(l.NetworkCards))
 	for _, c := range l.NetworkCards {
