@@ -65,12 +65,10 @@ func subnet(s types.Subnet) (cloud.Subnet, error) {
 }
 
 // eni maps one DescribeNetworkInterfaces entry (or CreateNetworkInterface's
-// answer). The primary address is the one flagged primary, else
-// PrivateIpAddress; the secondaries keep EC2's order.
+// answer).
 func eni(ni types.NetworkInterface) (cloud.ENI, error) {
-	id := awssdk.ToString(ni.NetworkInterfaceId)
 	e := cloud.ENI{
-		ID:          id,
+		ID:          awssdk.ToString(ni.NetworkInterfaceId),
 		MAC:         awssdk.ToString(ni.MacAddress),
 		SubnetID:    awssdk.ToString(ni.SubnetId),
 		VPCID:       awssdk.ToString(ni.VpcId),
@@ -79,34 +77,8 @@ func eni(ni types.NetworkInterface) (cloud.ENI, error) {
 		Status:      string(ni.Status),
 		Tags:        tagMap(ni.TagSet),
 	}
-	primary := awssdk.ToString(ni.PrivateIpAddress)
-	for _, pa := range ni.PrivateIpAddresses {
-		s := awssdk.ToString(pa.PrivateIpAddress)
-		ip, err := netip.ParseAddr(s)
-		if err != nil {
-			return cloud.ENI{}, fmt.Errorf("eni %s: malformed private ip %q", id, s)
-		}
-		if awssdk.ToBool(pa.Primary) {
-			e.PrimaryIP = ip
-			continue
-		}
-		e.SecondaryIPs = append(e.SecondaryIPs, ip)
-	}
-	if !e.PrimaryIP.IsValid() && primary != "" {
-		ip, err := netip.ParseAddr(primary)
-		if err != nil {
-			return cloud.ENI{}, fmt.Errorf("eni %s: malformed primary ip %q", id, primary)
-		}
-		e.PrimaryIP = ip
-		e.SecondaryIPs = slices.DeleteFunc(e.SecondaryIPs, func(a netip.Addr) bool { return a == ip })
-	}
-	for _, p := range ni.Ipv4Prefixes {
-		s := awssdk.ToString(p.Ipv4Prefix)
-		pfx, err := netip.ParsePrefix(s)
-		if err != nil {
-			return cloud.ENI{}, fmt.Errorf("eni %s: malformed ipv4 prefix %q", id, s)
-		}
-		e.Prefixes = append(e.Prefixes, pfx)
+	if err := eniAddresses(&e, ni); err != nil {
+		return cloud.ENI{}, fmt.Errorf("eni %s: %w", e.ID, err)
 	}
 	for _, g := range ni.Groups {
 		e.SecurityGroups = append(e.SecurityGroups, awssdk.ToString(g.GroupId))
@@ -122,6 +94,41 @@ func eni(ni types.NetworkInterface) (cloud.ENI, error) {
 		}
 	}
 	return e, nil
+}
+
+// eniAddresses fills in an ENI's addresses and prefixes. The primary
+// address is the one flagged primary, else PrivateIpAddress; the
+// secondaries keep EC2's order.
+func eniAddresses(e *cloud.ENI, ni types.NetworkInterface) error {
+	for _, pa := range ni.PrivateIpAddresses {
+		s := awssdk.ToString(pa.PrivateIpAddress)
+		ip, err := netip.ParseAddr(s)
+		if err != nil {
+			return fmt.Errorf("malformed private ip %q", s)
+		}
+		if awssdk.ToBool(pa.Primary) {
+			e.PrimaryIP = ip
+		} else {
+			e.SecondaryIPs = append(e.SecondaryIPs, ip)
+		}
+	}
+	if primary := awssdk.ToString(ni.PrivateIpAddress); !e.PrimaryIP.IsValid() && primary != "" {
+		ip, err := netip.ParseAddr(primary)
+		if err != nil {
+			return fmt.Errorf("malformed primary ip %q", primary)
+		}
+		e.PrimaryIP = ip
+		e.SecondaryIPs = slices.DeleteFunc(e.SecondaryIPs, func(a netip.Addr) bool { return a == ip })
+	}
+	for _, p := range ni.Ipv4Prefixes {
+		s := awssdk.ToString(p.Ipv4Prefix)
+		pfx, err := netip.ParsePrefix(s)
+		if err != nil {
+			return fmt.Errorf("malformed ipv4 prefix %q", s)
+		}
+		e.Prefixes = append(e.Prefixes, pfx)
+	}
+	return nil
 }
 
 // tagMap turns EC2 tags into a map, nil when there are none.

@@ -119,74 +119,13 @@ func TestIntegrationENILifecycle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-
-	eni, err := api.CreateENI(ctx, cloud.CreateENIRequest{
-		SubnetID: inst.SubnetID, Description: "vpc-cni test", SecurityGroups: inst.SecurityGroups,
-		SecondaryIPs: 2, Tags: map[string]string{"cluster": "c1", "node": inst.ID},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if eni.Status != cloud.ENIAvailable || len(eni.SecondaryIPs) != 2 || !eni.PrimaryIP.IsValid() ||
-		eni.Tags["cluster"] != "c1" || eni.Description != "vpc-cni test" || eni.Attachment != nil ||
-		!slices.Equal(eni.SecurityGroups, inst.SecurityGroups) {
-		t.Errorf("CreateENI = %+v", eni)
-	}
-
-	att, err := api.AttachENI(ctx, eni.ID, inst.ID, 1, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := api.SetDeleteOnTermination(ctx, eni.ID, att, true); err != nil {
-		t.Fatal(err)
-	}
-	if err := api.TagENI(ctx, eni.ID, map[string]string{"stage": "warm"}); err != nil {
-		t.Fatal(err)
-	}
-
+	eni, att := createAndAttach(t, api, inst)
 	ips, err := api.AssignIPs(ctx, eni.ID, 3)
-	if err != nil {
-		t.Fatal(err)
+	if err != nil || len(ips) != 3 {
+		t.Fatalf("AssignIPs = %v, %v; want 3", ips, err)
 	}
-	if len(ips) != 3 {
-		t.Fatalf("AssignIPs = %v, want 3", ips)
-	}
-
-	enis, err := api.InstanceENIs(ctx, inst.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(enis) != 2 || enis[0].ID != inst.PrimaryENI || enis[1].ID != eni.ID {
-		t.Fatalf("InstanceENIs = %+v", enis)
-	}
-	got := enis[1]
-	if got.Attachment == nil || got.Attachment.ID != att || got.Attachment.DeviceIndex != 1 ||
-		!got.Attachment.DeleteOnTermination || got.Attachment.State != cloud.Attached || got.Status != cloud.ENIInUse {
-		t.Errorf("attached ENI = %+v, attachment %+v", got, got.Attachment)
-	}
-	if want := append(slices.Clone(eni.SecondaryIPs), ips...); !sameAddrs(got.SecondaryIPs, want) {
-		t.Errorf("secondaries = %v, want %v", got.SecondaryIPs, want)
-	}
-	if got.Tags["stage"] != "warm" || got.Tags["node"] != inst.ID {
-		t.Errorf("tags = %v", got.Tags)
-	}
-
-	// Metadata sees it (no lag in this world), by MAC and in the list.
-	em, err := md.ENI(ctx, got.MAC)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if em.ID != eni.ID || em.DeviceIndex != 1 || em.PrimaryIP() != eni.PrimaryIP || !em.HasIPs(ips) ||
-		em.SubnetID != inst.SubnetID || em.SubnetCIDR != inst.SubnetCIDR || em.VPCID != inst.VPCID {
-		t.Errorf("ENI metadata = %+v", em)
-	}
-	all, err := md.ENIs(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(all) != 2 || all[0].ID != inst.PrimaryENI || all[1].ID != eni.ID {
-		t.Errorf("ENIs metadata = %+v", all)
-	}
+	mac := checkAttached(t, api, inst, eni, att, ips)
+	checkENIMetadata(t, md, inst, eni, mac, ips)
 
 	if err := api.UnassignIPs(ctx, eni.ID, ips[:2]); err != nil {
 		t.Fatal(err)
@@ -217,6 +156,83 @@ func TestIntegrationENILifecycle(t *testing.T) {
 		if v := counterOf(t, reg, "vpc_cni_ec2_api_requests_total", l); v != 1 {
 			t.Errorf("requests_total%v = %v, want 1", l, v)
 		}
+	}
+}
+
+// createAndAttach creates a tagged ENI with two secondaries, attaches it
+// at device 1, marks it delete-on-termination and tags it once more.
+func createAndAttach(t *testing.T, api *cloudaws.EC2, inst cloud.Instance) (cloud.ENI, string) {
+	t.Helper()
+	ctx := context.Background()
+	eni, err := api.CreateENI(ctx, cloud.CreateENIRequest{
+		SubnetID: inst.SubnetID, Description: "vpc-cni test", SecurityGroups: inst.SecurityGroups,
+		SecondaryIPs: 2, Tags: map[string]string{"cluster": "c1", "node": inst.ID},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if eni.Status != cloud.ENIAvailable || len(eni.SecondaryIPs) != 2 || !eni.PrimaryIP.IsValid() ||
+		eni.Tags["cluster"] != "c1" || eni.Description != "vpc-cni test" || eni.Attachment != nil ||
+		!slices.Equal(eni.SecurityGroups, inst.SecurityGroups) {
+		t.Errorf("CreateENI = %+v", eni)
+	}
+	att, err := api.AttachENI(ctx, eni.ID, inst.ID, 1, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := api.SetDeleteOnTermination(ctx, eni.ID, att, true); err != nil {
+		t.Fatal(err)
+	}
+	if err := api.TagENI(ctx, eni.ID, map[string]string{"stage": "warm"}); err != nil {
+		t.Fatal(err)
+	}
+	return eni, att
+}
+
+// checkAttached checks what the EC2 API says about the instance's ENIs
+// and returns the attached ENI's MAC.
+func checkAttached(t *testing.T, api *cloudaws.EC2, inst cloud.Instance, eni cloud.ENI, att string, ips []netip.Addr) string {
+	t.Helper()
+	enis, err := api.InstanceENIs(context.Background(), inst.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(enis) != 2 || enis[0].ID != inst.PrimaryENI || enis[1].ID != eni.ID {
+		t.Fatalf("InstanceENIs = %+v", enis)
+	}
+	got := enis[1]
+	if got.Attachment == nil || got.Attachment.ID != att || got.Attachment.DeviceIndex != 1 ||
+		!got.Attachment.DeleteOnTermination || got.Attachment.State != cloud.Attached || got.Status != cloud.ENIInUse {
+		t.Errorf("attached ENI = %+v, attachment %+v", got, got.Attachment)
+	}
+	if want := append(slices.Clone(eni.SecondaryIPs), ips...); !sameAddrs(got.SecondaryIPs, want) {
+		t.Errorf("secondaries = %v, want %v", got.SecondaryIPs, want)
+	}
+	if got.Tags["stage"] != "warm" || got.Tags["node"] != inst.ID {
+		t.Errorf("tags = %v", got.Tags)
+	}
+	return got.MAC
+}
+
+// checkENIMetadata checks that metadata shows the attached ENI (the world
+// has no lag), by MAC and in the list.
+func checkENIMetadata(t *testing.T, md *cloudaws.IMDS, inst cloud.Instance, eni cloud.ENI, mac string, ips []netip.Addr) {
+	t.Helper()
+	ctx := context.Background()
+	em, err := md.ENI(ctx, mac)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if em.ID != eni.ID || em.DeviceIndex != 1 || em.PrimaryIP() != eni.PrimaryIP || !em.HasIPs(ips) ||
+		em.SubnetID != inst.SubnetID || em.SubnetCIDR != inst.SubnetCIDR || em.VPCID != inst.VPCID {
+		t.Errorf("ENI metadata = %+v", em)
+	}
+	all, err := md.ENIs(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all) != 2 || all[0].ID != inst.PrimaryENI || all[1].ID != eni.ID {
+		t.Errorf("ENIs metadata = %+v", all)
 	}
 }
 
@@ -266,163 +282,6 @@ func TestIntegrationPrefixes(t *testing.T) {
 	}
 	if err := api.DetachENI(ctx, att, true); err != nil {
 		t.Fatal(err)
-	}
-}
-
-func TestIntegrationThrottled(t *testing.T) {
-	t.Parallel()
-	srv := simtest.Start(t, nil)
-	api, md, reg := simClients(t, srv, func(o *cloudaws.Options) { o.MaxAttempts = 2 })
-	ctx := context.Background()
-	inst, err := md.Instance(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv.Knobs().SetThrottle(sim.ThrottleConfig{
-		Enabled:     true,
-		Mutating:    sim.Bucket{Size: 100, RefillPerSecond: 100},
-		NonMutating: sim.Bucket{Size: 100, RefillPerSecond: 100},
-		PerAction:   map[string]sim.Bucket{"DescribeNetworkInterfaces": {Size: 1, RefillPerSecond: 0.0001}},
-	})
-	if _, err := api.InstanceENIs(ctx, inst.ID); err != nil {
-		t.Fatalf("first call (the bucket's one token): %v", err)
-	}
-	_, err = api.InstanceENIs(ctx, inst.ID)
-	mustKind(t, "second call", err, cloud.ErrThrottled)
-	st := srv.Knobs().Stats()
-	if st.Throttled["DescribeNetworkInterfaces"] != 2 {
-		t.Errorf("sim throttled %d requests, want 2 (both attempts)", st.Throttled["DescribeNetworkInterfaces"])
-	}
-	labels := prometheus.Labels{"action": "DescribeNetworkInterfaces", "code": "RequestLimitExceeded"}
-	if v := counterOf(t, reg, "vpc_cni_ec2_api_attempts_total", labels); v != 2 {
-		t.Errorf("attempts_total%v = %v, want 2", labels, v)
-	}
-	// Other actions have their own buckets.
-	if _, err := api.InstanceType(ctx, "m5.large"); err != nil {
-		t.Errorf("another action while one is throttled: %v", err)
-	}
-}
-
-func TestIntegrationFaultRetried(t *testing.T) {
-	t.Parallel()
-	srv := simtest.Start(t, nil)
-	api, md, _ := simClients(t, srv, nil)
-	ctx := context.Background()
-	inst, err := md.Instance(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv.Knobs().AddFault(sim.Fault{Action: "AssignPrivateIpAddresses", Code: "InternalError", Status: 500, Probability: 1, Count: 1})
-	srv.Knobs().AddFault(sim.Fault{Action: "AssignPrivateIpAddresses", Code: "RequestLimitExceeded", Probability: 1, Count: 1})
-	ips, err := api.AssignIPs(ctx, inst.PrimaryENI, 1)
-	if err != nil || len(ips) != 1 {
-		t.Fatalf("AssignIPs through two faults = %v, %v", ips, err)
-	}
-	if n := srv.Knobs().Stats().Calls["AssignPrivateIpAddresses"]; n != 3 {
-		t.Errorf("sim saw %d calls, want 3", n)
-	}
-}
-
-func TestIntegrationSubnetExhausted(t *testing.T) {
-	t.Parallel()
-	// A /28 has 16 addresses, 5 reserved: 11 usable, 1 taken by the node.
-	srv, inst := world(t, "198.18.7.0/28", "m5.large", "")
-	api, _, _ := simClients(t, srv, nil)
-	ctx := context.Background()
-	if _, err := api.CreateENI(ctx, cloud.CreateENIRequest{SubnetID: inst.SubnetID, SecondaryIPs: 4}); err != nil {
-		t.Fatal(err) // 5 more: 5 left
-	}
-	_, err := api.CreateENI(ctx, cloud.CreateENIRequest{SubnetID: inst.SubnetID, SecondaryIPs: 5})
-	mustKind(t, "create beyond the subnet", err, cloud.ErrSubnetExhausted)
-	ips, err := api.AssignIPs(ctx, inst.PrimaryENIID, 5)
-	if err != nil || len(ips) != 5 {
-		t.Fatalf("AssignIPs of the last 5 = %v, %v", ips, err)
-	}
-	_, err = api.AssignIPs(ctx, inst.PrimaryENIID, 1)
-	mustKind(t, "assign in a full subnet", err, cloud.ErrSubnetExhausted)
-}
-
-func TestIntegrationENILimit(t *testing.T) {
-	t.Parallel()
-	srv, inst := world(t, "198.18.0.0/24", "t3.medium", "") // 3 ENIs
-	api, _, _ := simClients(t, srv, nil)
-	ctx := context.Background()
-	for dev := 1; dev <= 3; dev++ {
-		eni, err := api.CreateENI(ctx, cloud.CreateENIRequest{SubnetID: inst.SubnetID})
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, err = api.AttachENI(ctx, eni.ID, inst.ID, dev, 0)
-		if dev < 3 && err != nil {
-			t.Fatalf("attach at device %d: %v", dev, err)
-		}
-		if dev == 3 {
-			mustKind(t, "attach a fourth ENI", err, cloud.ErrENILimit)
-		}
-	}
-}
-
-func TestIntegrationAddressLimit(t *testing.T) {
-	t.Parallel()
-	srv, inst := world(t, "198.18.0.0/24", "m5.large", "") // 10 addresses per ENI
-	api, _, _ := simClients(t, srv, nil)
-	ctx := context.Background()
-	if _, err := api.AssignIPs(ctx, inst.PrimaryENIID, 9); err != nil {
-		t.Fatal(err)
-	}
-	_, err := api.AssignIPs(ctx, inst.PrimaryENIID, 1)
-	mustKind(t, "an 11th address", err, cloud.ErrAddressLimit)
-	_, err = api.AssignPrefixes(ctx, inst.PrimaryENIID, 1)
-	mustKind(t, "a prefix on a full ENI", err, cloud.ErrAddressLimit)
-}
-
-func TestIntegrationNotFound(t *testing.T) {
-	t.Parallel()
-	srv := simtest.Start(t, nil)
-	api, md, _ := simClients(t, srv, nil)
-	ctx := context.Background()
-	const eni, att = "eni-0123456789abcdef0", "eni-attach-0123456789abcdef0"
-	_, err := api.AssignIPs(ctx, eni, 1)
-	mustKind(t, "assign to unknown eni", err, cloud.ErrNotFound)
-	mustKind(t, "detach unknown attachment", api.DetachENI(ctx, att, false), cloud.ErrNotFound)
-	mustKind(t, "tag unknown eni", api.TagENI(ctx, eni, map[string]string{"k": "v"}), cloud.ErrNotFound)
-	_, err = api.Subnets(ctx, "subnet-0123456789abcdef0")
-	mustKind(t, "unknown subnet", err, cloud.ErrNotFound)
-	_, err = api.ENIs(ctx, cloud.ENIFilter{IDs: []string{eni}})
-	mustKind(t, "describe unknown eni", err, cloud.ErrNotFound)
-	_, err = api.InstanceType(ctx, "x9.nonexistent")
-	mustKind(t, "unknown instance type", err, cloud.ErrNotFound)
-	if _, err := md.ENI(ctx, "02:00:00:00:00:99"); !errors.Is(err, cloud.ErrNotFound) {
-		t.Errorf("metadata of unknown mac: err = %v, want ErrNotFound", err)
-	}
-	if enis, err := api.ENIs(ctx, cloud.ENIFilter{Tags: map[string]string{"no": "such"}}); err != nil || len(enis) != 0 {
-		t.Errorf("filter matching nothing = %v, %v; want none, no error", enis, err)
-	}
-}
-
-func TestIntegrationPrefixFragmented(t *testing.T) {
-	t.Parallel()
-	// A /26 holds four /28 blocks. The first and the last hold reserved
-	// addresses (.0-.3 and .63); a secondary in each of the two middle
-	// ones leaves free addresses but no free aligned /28.
-	srv, inst := world(t, "198.18.9.0/26", "m5.large", "198.18.9.10")
-	api, _, _ := simClients(t, srv, nil)
-	ctx := context.Background()
-	_, err := srv.World().AssignPrivateIpAddresses(sim.AssignInput{
-		ENIID: inst.PrimaryENIID,
-		IPs:   []netip.Addr{netip.MustParseAddr("198.18.9.20"), netip.MustParseAddr("198.18.9.40")},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	subnets, err := api.Subnets(ctx, inst.SubnetID)
-	if err != nil || len(subnets) != 1 || subnets[0].AvailableIPs < 16 {
-		t.Fatalf("subnet = %+v, %v; want plenty of free addresses", subnets, err)
-	}
-	_, err = api.AssignPrefixes(ctx, inst.PrimaryENIID, 1)
-	mustKind(t, "prefix in a fragmented subnet", err, cloud.ErrPrefixFragmented)
-	if errors.Is(err, cloud.ErrSubnetExhausted) {
-		t.Errorf("fragmentation is not exhaustion: %v", err)
 	}
 }
 

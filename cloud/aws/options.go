@@ -63,7 +63,8 @@ type Options struct {
 	// Burst is the token bucket's size. Default 20.
 	Burst int
 	// MaxAttempts bounds the attempts of one EC2 call, the first included.
-	// Default 5.
+	// Default 5. It takes the place of AWS_MAX_ATTEMPTS and AWS_RETRY_MODE,
+	// which this client ignores: its retry policy is its own.
 	MaxAttempts int
 	// BaseBackoff is the backoff ceiling before the first retry; it doubles
 	// for each further retry, up to MaxBackoff, and the actual delay is
