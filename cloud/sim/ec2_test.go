@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -401,5 +402,41 @@ func TestEC2KnobsApply(t *testing.T) {
 	h.ServeHTTP(rec, req)
 	if rec.Body.Len() != 0 {
 		t.Fatalf("answered a cancelled request: %s", rec.Body.String())
+	}
+}
+
+// TestEC2ConcurrentRequests runs the handler from many goroutines under
+// the race detector: every answer is a success or a well-formed error.
+func TestEC2ConcurrentRequests(t *testing.T) {
+	s := wireServer(t, wireConfig(nil))
+	h := s.EC2Handler()
+	inst := wireDefaults(t, h)
+	var wg sync.WaitGroup
+	errs := make(chan string, 64)
+	for g := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 10 {
+				var rec *httptest.ResponseRecorder
+				switch (g + i) % 3 {
+				case 0:
+					rec = wireCall(t, h, "CreateNetworkInterface", "SubnetId", inst.SubnetID, "SecondaryPrivateIpAddressCount", "1")
+				case 1:
+					rec = wireCall(t, h, "DescribeNetworkInterfaces", "MaxResults", "5")
+				default:
+					rec = wireCall(t, h, "AssignPrivateIpAddresses", "NetworkInterfaceId", inst.ENIs[0].ID, "SecondaryPrivateIpAddressCount", "1")
+				}
+				if rec.Code != http.StatusOK && !strings.Contains(rec.Body.String(), "PrivateIpAddressLimitExceeded") {
+					errs <- rec.Body.String()
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Errorf("concurrent request failed: %s", e)
 	}
 }
