@@ -29,8 +29,9 @@ type CreateENIRequest struct {
 	Tags           map[string]string
 }
 
-// ENIFilter selects ENIs. Empty fields match everything; Tags match on key
-// and value, TagKeys on key alone.
+// ENIFilter selects ENIs: an ENI matches when it matches every non-empty
+// field. Tags match on key and value (every pair must be present), TagKeys
+// on key alone (every key must be present).
 type ENIFilter struct {
 	IDs        []string
 	InstanceID string

@@ -16,71 +16,71 @@ import (
 
 // VPC is an emulated VPC.
 type VPC struct {
-	ID    string
-	CIDRs []netip.Prefix // the first is the primary CIDR block
-	Tags  []Tag
+	ID    string         `json:"id"`
+	CIDRs []netip.Prefix `json:"cidrs"` // the first is the primary CIDR block
+	Tags  []Tag          `json:"tags"`
 }
 
 // Subnet is an emulated subnet. AvailableIPs is computed: the addresses of
 // the CIDR minus the five AWS reserves minus those in use.
 type Subnet struct {
-	ID           string
-	VPCID        string
-	AZ           string
-	CIDR         netip.Prefix
-	AvailableIPs int
-	Tags         []Tag
+	ID           string       `json:"id"`
+	VPCID        string       `json:"vpcId"`
+	AZ           string       `json:"availabilityZone"`
+	CIDR         netip.Prefix `json:"cidr"`
+	AvailableIPs int          `json:"availableIps"`
+	Tags         []Tag        `json:"tags"`
 }
 
 // Instance is an emulated EC2 instance.
 type Instance struct {
-	ID             string
-	Type           string
-	AZ             string
-	SubnetID       string
-	VPCID          string
-	PrimaryENIID   string
-	PrimaryIP      netip.Addr
-	State          string // pending, running, terminated
-	LaunchTime     time.Time
-	SecurityGroups []string
-	Tags           []Tag
+	ID             string     `json:"id"`
+	Type           string     `json:"type"`
+	AZ             string     `json:"availabilityZone"`
+	SubnetID       string     `json:"subnetId"`
+	VPCID          string     `json:"vpcId"`
+	PrimaryENIID   string     `json:"primaryEniId"`
+	PrimaryIP      netip.Addr `json:"primaryIp"`
+	State          string     `json:"state"` // pending, running, terminated
+	LaunchTime     time.Time  `json:"launchTime"`
+	SecurityGroups []string   `json:"securityGroups"`
+	Tags           []Tag      `json:"tags"`
 }
 
 // Attachment is an ENI's attachment to an instance.
 type Attachment struct {
-	ID                  string
-	InstanceID          string
-	DeviceIndex         int
-	NetworkCardIndex    int
-	Status              string // attaching, attached, detaching, detached
-	DeleteOnTermination bool
-	AttachTime          time.Time
+	ID                  string    `json:"id"`
+	InstanceID          string    `json:"instanceId"`
+	DeviceIndex         int       `json:"deviceIndex"`
+	NetworkCardIndex    int       `json:"networkCardIndex"`
+	Status              string    `json:"status"` // attaching, attached, detaching, detached
+	DeleteOnTermination bool      `json:"deleteOnTermination"`
+	AttachTime          time.Time `json:"attachTime"`
 }
 
 // ENI is an emulated elastic network interface.
 type ENI struct {
-	ID              string
-	SubnetID        string
-	VPCID           string
-	AZ              string
-	MAC             string
-	Description     string
-	Status          string // available, attaching, in-use, detaching
-	OwnerID         string
-	PrimaryIP       netip.Addr
-	SecondaryIPs    []netip.Addr // in assignment order
-	Prefixes        []netip.Prefix
-	SecurityGroups  []string
-	Tags            []Tag
-	Attachment      *Attachment
-	SourceDestCheck bool
+	ID              string         `json:"id"`
+	SubnetID        string         `json:"subnetId"`
+	VPCID           string         `json:"vpcId"`
+	AZ              string         `json:"availabilityZone"`
+	MAC             string         `json:"mac"`
+	Description     string         `json:"description"`
+	Status          string         `json:"status"` // available, attaching, in-use, detaching
+	OwnerID         string         `json:"ownerId"`
+	PrimaryIP       netip.Addr     `json:"primaryIp"`
+	SecondaryIPs    []netip.Addr   `json:"secondaryIps"` // in assignment order
+	Prefixes        []netip.Prefix `json:"prefixes"`
+	SecurityGroups  []string       `json:"securityGroups"`
+	Tags            []Tag          `json:"tags"`
+	Attachment      *Attachment    `json:"attachment,omitempty"`
+	SourceDestCheck bool           `json:"sourceDestCheck"`
 }
 
 // Tag is a resource tag. Order is kept as given.
 type Tag struct {
-	Key   string
-	Value string
+	Key   string `json:"key"`
+	Value string `json:"value"`
 }
 
 // Filter is an EC2 Describe filter: a name and the values any of which match.
@@ -159,8 +159,8 @@ type IMDSView struct {
 
 // State is the ground truth of the whole world, for tests and the lab.
 type State struct {
-	VPCs      []VPC
-	Subnets   []Subnet
-	Instances []Instance
-	ENIs      []ENI
+	VPCs      []VPC      `json:"vpcs"`
+	Subnets   []Subnet   `json:"subnets"`
+	Instances []Instance `json:"instances"`
+	ENIs      []ENI      `json:"enis"`
 }
