@@ -4,6 +4,9 @@
 GO       ?= go
 BIN      := bin
 FUZZTIME ?= 15s
+# Go minimises each new interesting input for up to 60s by default, during
+# which a short run makes no progress: keep minimisation brief.
+FUZZMINIMIZETIME ?= 2s
 GOFILES   = $(shell find . -name '*.go' -not -path './.cache/*' -not -path './bin/*')
 
 .PHONY: all build test unit fuzz bench lint clean
@@ -25,7 +28,7 @@ unit:
 	$(GO) test -race -count=1 ./...
 
 fuzz:
-	$(GO) test -run='^$$' -fuzz='^FuzzParseQuery$$' -fuzztime=$(FUZZTIME) ./cloud/sim
+	$(GO) test -run='^$$' -fuzz='^FuzzParseQuery$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=$(FUZZMINIMIZETIME) ./cloud/sim
 
 # bench: figures next to a reference measured in the same run; no thresholds.
 bench:
