@@ -75,7 +75,9 @@ var codeKinds = map[string]error{
 	"InvalidParameter":                    ErrInvalidParameter,
 	"MissingParameter":                    ErrInvalidParameter,
 	"UnknownParameter":                    ErrInvalidParameter,
-	"InvalidInstanceType":                 ErrInvalidParameter,
+	"InvalidInstanceType":                 ErrNotFound, // DescribeInstanceTypes: no such type
+	"InvalidIPAddress.InUse":              ErrInvalidParameter,
+	"OperationNotPermitted":               ErrInvalidParameter, // e.g. detaching a primary ENI
 }
 
 // KindOf returns the sentinel kind of an EC2 error code, or nil when callers

@@ -19,6 +19,9 @@ func TestAPIErrorKinds(t *testing.T) {
 		{"InvalidNetworkInterface.InUse", ErrInUse},
 		{"InvalidNetworkInterfaceID.NotFound", ErrNotFound},
 		{"InvalidParameterValue", ErrInvalidParameter},
+		{"InvalidInstanceType", ErrNotFound},
+		{"InvalidIPAddress.InUse", ErrInvalidParameter},
+		{"OperationNotPermitted", ErrInvalidParameter},
 		{"SomethingElse", nil},
 	}
 	for _, tt := range tests {

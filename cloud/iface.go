@@ -48,7 +48,8 @@ type ENIFilter struct {
 type ENIAPI interface {
 	// InstanceType returns the networking limits of an instance type.
 	InstanceType(ctx context.Context, name string) (InstanceTypeLimits, error)
-	// Subnets describes the given subnets.
+	// Subnets describes the given subnets; at least one id is required
+	// (ErrInvalidParameter otherwise).
 	Subnets(ctx context.Context, ids ...string) ([]Subnet, error)
 	// InstanceENIs lists every ENI attached to the instance, in any
 	// attachment state, ordered by device index.
