@@ -88,8 +88,8 @@ func TestCustomLimitsServed(t *testing.T) {
 		t.Fatalf("built-in type via the fake: %v", err)
 	}
 	_, err = c.InstanceType(context.Background(), "zz9.huge")
-	if !errors.Is(err, cloud.ErrInvalidParameter) {
-		t.Fatalf("unknown type err = %v, want ErrInvalidParameter", err)
+	if !errors.Is(err, cloud.ErrNotFound) {
+		t.Fatalf("unknown type err = %v, want ErrNotFound, as the real client gives", err)
 	}
 }
 
