@@ -107,7 +107,7 @@ func TestErrorKinds(t *testing.T) {
 		{"detach primary", Options{}, func(t *testing.T, c *Cloud) error {
 			p, _ := c.ENI(c.Instance().PrimaryENI)
 			return c.DetachENI(bg, p.Attachment.ID, true)
-		}, "OperationNotPermitted", nil},
+		}, "OperationNotPermitted", cloud.ErrInvalidParameter},
 		{"ENI not found", Options{}, func(t *testing.T, c *Cloud) error {
 			_, err := c.AssignIPs(bg, "eni-00000000000000bad", 1)
 			return err
