@@ -11,7 +11,7 @@ import (
 // AssignIPs assigns the n lowest free addresses of the ENI's subnet as
 // secondary addresses.
 func (c *Cloud) AssignIPs(ctx context.Context, eniID string, n int) ([]netip.Addr, error) {
-	if err := c.begin(ctx, OpAssignIPs); err != nil {
+	if err := c.begin(ctx, OpAssignIPs, nil); err != nil {
 		return nil, err
 	}
 	c.mu.Lock()
@@ -31,7 +31,7 @@ func (c *Cloud) AssignIPs(ctx context.Context, eniID string, n int) ([]netip.Add
 // AssignPrefixes delegates the n lowest free aligned /28 blocks of the
 // ENI's subnet; only Nitro types can carry prefixes.
 func (c *Cloud) AssignPrefixes(ctx context.Context, eniID string, n int) ([]netip.Prefix, error) {
-	if err := c.begin(ctx, OpAssignPrefixes); err != nil {
+	if err := c.begin(ctx, OpAssignPrefixes, nil); err != nil {
 		return nil, err
 	}
 	c.mu.Lock()
@@ -103,7 +103,7 @@ func (c *Cloud) addPrefixesLocked(op Op, e *cloud.ENI, n int) ([]netip.Prefix, e
 // UnassignIPs releases secondary addresses of an ENI back to its subnet;
 // every one must be a secondary address of that ENI.
 func (c *Cloud) UnassignIPs(ctx context.Context, eniID string, ips []netip.Addr) error {
-	if err := c.begin(ctx, OpUnassignIPs); err != nil {
+	if err := c.begin(ctx, OpUnassignIPs, nil); err != nil {
 		return err
 	}
 	c.mu.Lock()
@@ -126,7 +126,7 @@ func (c *Cloud) UnassignIPs(ctx context.Context, eniID string, ips []netip.Addr)
 // UnassignPrefixes releases prefixes of an ENI back to its subnet; every
 // one must be delegated to that ENI.
 func (c *Cloud) UnassignPrefixes(ctx context.Context, eniID string, prefixes []netip.Prefix) error {
-	if err := c.begin(ctx, OpUnassignPrefixes); err != nil {
+	if err := c.begin(ctx, OpUnassignPrefixes, nil); err != nil {
 		return err
 	}
 	c.mu.Lock()

@@ -32,7 +32,7 @@ const (
 // InstanceType returns the limits of a type: the fake's own (which may be
 // custom) or one of the built-in table.
 func (c *Cloud) InstanceType(ctx context.Context, name string) (cloud.InstanceTypeLimits, error) {
-	if err := c.begin(ctx, OpInstanceType); err != nil {
+	if err := c.begin(ctx, OpInstanceType, nil); err != nil {
 		return cloud.InstanceTypeLimits{}, err
 	}
 	if name == c.limits.Type {
@@ -46,23 +46,24 @@ func (c *Cloud) InstanceType(ctx context.Context, name string) (cloud.InstanceTy
 	return cloud.InstanceTypeLimits{}, c.apiError(OpInstanceType, codeInstanceType, "unknown instance type %q", name)
 }
 
-// Subnets describes the given subnets, or every subnet when ids is empty.
+// Subnets describes the given subnets, each once, in the order first
+// given. At least one id is required, as the real client requires it (Subnet
+// reads the ground truth of any subnet).
 func (c *Cloud) Subnets(ctx context.Context, ids ...string) ([]cloud.Subnet, error) {
-	if err := c.begin(ctx, OpSubnets); err != nil {
+	if err := c.begin(ctx, OpSubnets, checkSubnetIDs(ids)); err != nil {
 		return nil, err
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if len(ids) == 0 {
-		ids = slices.Sorted(maps.Keys(c.subnets))
-	}
 	out := make([]cloud.Subnet, 0, len(ids))
-	for _, id := range ids {
+	for i, id := range ids {
 		p, ok := c.subnets[id]
 		if !ok {
 			return nil, c.apiError(OpSubnets, codeSubnetNotFound, "subnet %q does not exist", id)
 		}
-		out = append(out, p.snapshot())
+		if !slices.Contains(ids[:i], id) {
+			out = append(out, p.snapshot())
+		}
 	}
 	return out, nil
 }
@@ -71,7 +72,7 @@ func (c *Cloud) Subnets(ctx context.Context, ids ...string) ([]cloud.Subnet, err
 // card and device index. Like a filtered DescribeNetworkInterfaces, an
 // unknown instance has none.
 func (c *Cloud) InstanceENIs(ctx context.Context, instanceID string) ([]cloud.ENI, error) {
-	if err := c.begin(ctx, OpInstanceENIs); err != nil {
+	if err := c.begin(ctx, OpInstanceENIs, nil); err != nil {
 		return nil, err
 	}
 	c.mu.Lock()
@@ -89,7 +90,7 @@ func (c *Cloud) InstanceENIs(ctx context.Context, instanceID string) ([]cloud.EN
 // ENIs lists the ENIs matching f, in creation order. Like
 // DescribeNetworkInterfaces with ids, an unknown id in f.IDs fails.
 func (c *Cloud) ENIs(ctx context.Context, f cloud.ENIFilter) ([]cloud.ENI, error) {
-	if err := c.begin(ctx, OpENIs); err != nil {
+	if err := c.begin(ctx, OpENIs, nil); err != nil {
 		return nil, err
 	}
 	c.mu.Lock()
@@ -129,7 +130,7 @@ func matches(e *cloud.ENI, f cloud.ENIFilter) bool {
 // and the requested secondary addresses or prefixes; on any failure nothing
 // is taken from the subnet.
 func (c *Cloud) CreateENI(ctx context.Context, req cloud.CreateENIRequest) (cloud.ENI, error) {
-	if err := c.begin(ctx, OpCreateENI); err != nil {
+	if err := c.begin(ctx, OpCreateENI, nil); err != nil {
 		return cloud.ENI{}, err
 	}
 	c.mu.Lock()
@@ -180,7 +181,7 @@ func (c *Cloud) checkCreate(req cloud.CreateENIRequest) error {
 // network card; it counts against the card's and the instance's ENI limits.
 // The API shows the attachment attached at once; only metadata lags.
 func (c *Cloud) AttachENI(ctx context.Context, eniID, instanceID string, deviceIndex, networkCard int) (string, error) {
-	if err := c.begin(ctx, OpAttachENI); err != nil {
+	if err := c.begin(ctx, OpAttachENI, nil); err != nil {
 		return "", err
 	}
 	c.mu.Lock()
@@ -240,7 +241,7 @@ func (c *Cloud) checkSlot(deviceIndex, networkCard int) error {
 // DetachENI detaches by attachment id; the ENI keeps its addresses and
 // becomes available. The primary ENI cannot be detached.
 func (c *Cloud) DetachENI(ctx context.Context, attachmentID string, force bool) error {
-	if err := c.begin(ctx, OpDetachENI); err != nil {
+	if err := c.begin(ctx, OpDetachENI, nil); err != nil {
 		return err
 	}
 	c.mu.Lock()
@@ -261,7 +262,7 @@ func (c *Cloud) DetachENI(ctx context.Context, attachmentID string, force bool) 
 
 // DeleteENI deletes a detached ENI and frees its addresses.
 func (c *Cloud) DeleteENI(ctx context.Context, eniID string) error {
-	if err := c.begin(ctx, OpDeleteENI); err != nil {
+	if err := c.begin(ctx, OpDeleteENI, nil); err != nil {
 		return err
 	}
 	c.mu.Lock()
@@ -285,7 +286,7 @@ func (c *Cloud) DeleteENI(ctx context.Context, eniID string) error {
 
 // SetDeleteOnTermination sets the flag on the ENI's current attachment.
 func (c *Cloud) SetDeleteOnTermination(ctx context.Context, eniID, attachmentID string, on bool) error {
-	if err := c.begin(ctx, OpSetDeleteOnTermination); err != nil {
+	if err := c.begin(ctx, OpSetDeleteOnTermination, nil); err != nil {
 		return err
 	}
 	c.mu.Lock()
@@ -303,7 +304,7 @@ func (c *Cloud) SetDeleteOnTermination(ctx context.Context, eniID, attachmentID 
 
 // TagENI adds or overwrites tags of an ENI.
 func (c *Cloud) TagENI(ctx context.Context, eniID string, tags map[string]string) error {
-	if err := c.begin(ctx, OpTagENI); err != nil {
+	if err := c.begin(ctx, OpTagENI, nil); err != nil {
 		return err
 	}
 	c.mu.Lock()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/netip"
+	"slices"
 	"testing"
 	"time"
 
@@ -119,9 +120,59 @@ func TestAddSubnet(t *testing.T) {
 			}
 		}
 	}
-	all, err := c.Subnets(context.Background())
-	if err != nil || len(all) != 3 {
-		t.Fatalf("Subnets() = %d, %v; want 3", len(all), err)
+}
+
+// TestSubnetsArguments: like the real client, Subnets needs at least one
+// id, none empty; it rejects them before any call, so an injected fault
+// does not apply.
+func TestSubnetsArguments(t *testing.T) {
+	c := newFake(t, Options{})
+	primary := c.Instance().SubnetID
+	other, err := c.AddSubnet(prefix("198.18.16.0/20"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name    string
+		ids     []string
+		want    []string
+		invalid bool
+	}{
+		{"no ids", nil, nil, true},
+		{"an empty id", []string{primary, ""}, nil, true},
+		{"one", []string{other.ID}, []string{other.ID}, false},
+		{"two, in order", []string{other.ID, primary}, []string{other.ID, primary}, false},
+		{"a duplicate", []string{primary, primary}, []string{primary}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := c.Subnets(context.Background(), tt.ids...)
+			if tt.invalid {
+				var apiErr *cloud.APIError
+				if !errors.Is(err, cloud.ErrInvalidParameter) || errors.As(err, &apiErr) {
+					t.Fatalf("err = %v, want a client-side ErrInvalidParameter", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ids []string
+			for _, s := range got {
+				ids = append(ids, s.ID)
+			}
+			if !slices.Equal(ids, tt.want) {
+				t.Fatalf("Subnets(%v) = %v, want %v", tt.ids, ids, tt.want)
+			}
+		})
+	}
+	c.SetFault(OpSubnets, errors.New("boom"), 0)
+	before := c.Calls(OpSubnets)
+	if _, err := c.Subnets(context.Background()); !errors.Is(err, cloud.ErrInvalidParameter) {
+		t.Fatalf("with a fault injected: err = %v, want the argument error first", err)
+	}
+	if c.Calls(OpSubnets) != before+1 {
+		t.Fatal("a rejected call was not counted")
 	}
 }
 

@@ -127,13 +127,18 @@ func (c *Cloud) Calls(op Op) int {
 	return c.calls[op]
 }
 
-// begin starts one call of op: it counts the call, waits the injected
-// latency outside the lock, and returns the injected fault if one is due.
-func (c *Cloud) begin(ctx context.Context, op Op) error {
+// begin starts one call of op: it counts the call, returns argErr (an
+// argument the real client would reject before calling EC2) if there is
+// one, waits the injected latency outside the lock, and returns the
+// injected fault if one is due.
+func (c *Cloud) begin(ctx context.Context, op Op, argErr error) error {
 	c.mu.Lock()
 	c.calls[op]++
 	d := c.latency[op]
 	c.mu.Unlock()
+	if argErr != nil {
+		return argErr
+	}
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("fake %s: %w", op.Action(), err)
 	}

@@ -58,7 +58,7 @@ func TestFaultEveryOp(t *testing.T) {
 	md := c.Metadata()
 	calls := map[Op]func() error{
 		OpInstanceType:   func() error { _, err := c.InstanceType(bg, "m5.large"); return err },
-		OpSubnets:        func() error { _, err := c.Subnets(bg); return err },
+		OpSubnets:        func() error { _, err := c.Subnets(bg, inst.SubnetID); return err },
 		OpInstanceENIs:   func() error { _, err := c.InstanceENIs(bg, inst.ID); return err },
 		OpENIs:           func() error { _, err := c.ENIs(bg, cloud.ENIFilter{}); return err },
 		OpCreateENI:      func() error { _, err := c.CreateENI(bg, cloud.CreateENIRequest{SubnetID: inst.SubnetID}); return err },
@@ -97,12 +97,12 @@ func TestClearFaults(t *testing.T) {
 	c.SetFault(OpSubnets, errors.New("boom"), 0)
 	c.SetLatency(OpSubnets, time.Hour)
 	c.ClearFaults()
-	if _, err := c.Subnets(bg); err != nil {
+	if _, err := c.Subnets(bg, c.Instance().SubnetID); err != nil {
 		t.Fatalf("after ClearFaults: %v", err)
 	}
 	c.SetFault(OpSubnets, errors.New("boom"), 0)
 	c.SetFault(OpSubnets, nil, 0)
-	if _, err := c.Subnets(bg); err != nil {
+	if _, err := c.Subnets(bg, c.Instance().SubnetID); err != nil {
 		t.Fatalf("after SetFault(nil): %v", err)
 	}
 }
@@ -157,11 +157,11 @@ func TestLatencyHonoursContext(t *testing.T) {
 func TestLatencyThenSuccess(t *testing.T) {
 	c := newFake(t, Options{})
 	c.SetLatency(OpSubnets, time.Millisecond)
-	if _, err := c.Subnets(bg); err != nil {
+	if _, err := c.Subnets(bg, c.Instance().SubnetID); err != nil {
 		t.Fatal(err)
 	}
 	c.SetLatency(OpSubnets, 0)
-	if _, err := c.Subnets(bg); err != nil || c.Calls(OpSubnets) != 2 {
+	if _, err := c.Subnets(bg, c.Instance().SubnetID); err != nil || c.Calls(OpSubnets) != 2 {
 		t.Fatalf("err %v, calls %d", err, c.Calls(OpSubnets))
 	}
 }

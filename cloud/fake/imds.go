@@ -114,7 +114,7 @@ func cloneMetadata(m cloud.ENIMetadata) cloud.ENIMetadata {
 
 // Instance describes the node; identity does not lag.
 func (m *IMDS) Instance(ctx context.Context) (cloud.Instance, error) {
-	if err := m.c.begin(ctx, OpMetadataInstance); err != nil {
+	if err := m.c.begin(ctx, OpMetadataInstance, nil); err != nil {
 		return cloud.Instance{}, err
 	}
 	return m.c.Instance(), nil
@@ -122,7 +122,7 @@ func (m *IMDS) Instance(ctx context.Context) (cloud.Instance, error) {
 
 // ENIs lists the attached ENIs metadata shows, ordered by device index.
 func (m *IMDS) ENIs(ctx context.Context) ([]cloud.ENIMetadata, error) {
-	if err := m.c.begin(ctx, OpMetadataENIs); err != nil {
+	if err := m.c.begin(ctx, OpMetadataENIs, nil); err != nil {
 		return nil, err
 	}
 	return m.c.shown(), nil
@@ -131,7 +131,7 @@ func (m *IMDS) ENIs(ctx context.Context) ([]cloud.ENIMetadata, error) {
 // ENI describes the attached ENI with the given MAC; the error wraps
 // cloud.ErrNotFound while metadata does not show it.
 func (m *IMDS) ENI(ctx context.Context, mac string) (cloud.ENIMetadata, error) {
-	if err := m.c.begin(ctx, OpMetadataENI); err != nil {
+	if err := m.c.begin(ctx, OpMetadataENI, nil); err != nil {
 		return cloud.ENIMetadata{}, err
 	}
 	for _, e := range m.c.shown() {
