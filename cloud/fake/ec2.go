@@ -68,9 +68,10 @@ func (c *Cloud) Subnets(ctx context.Context, ids ...string) ([]cloud.Subnet, err
 	return out, nil
 }
 
-// InstanceENIs lists the ENIs attached to an instance, ordered by network
-// card and device index. Like a filtered DescribeNetworkInterfaces, an
-// unknown instance has none.
+// InstanceENIs lists the ENIs attached to an instance, in any attachment
+// state, ordered by network card, then device index, then id (the real
+// client's order). Like a filtered DescribeNetworkInterfaces, an unknown
+// instance has none.
 func (c *Cloud) InstanceENIs(ctx context.Context, instanceID string) ([]cloud.ENI, error) {
 	if err := c.begin(ctx, OpInstanceENIs, nil); err != nil {
 		return nil, err
@@ -81,8 +82,8 @@ func (c *Cloud) InstanceENIs(ctx context.Context, instanceID string) ([]cloud.EN
 		return e.Attachment != nil && e.Attachment.InstanceID == instanceID
 	})
 	slices.SortFunc(out, func(a, b cloud.ENI) int {
-		return cmp.Or(cmp.Compare(a.DeviceIndex(), b.DeviceIndex()),
-			cmp.Compare(a.Attachment.NetworkCard, b.Attachment.NetworkCard))
+		return cmp.Or(cmp.Compare(a.Attachment.NetworkCard, b.Attachment.NetworkCard),
+			cmp.Compare(a.DeviceIndex(), b.DeviceIndex()), cmp.Compare(a.ID, b.ID))
 	})
 	return out, nil
 }

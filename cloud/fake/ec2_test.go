@@ -298,9 +298,37 @@ func TestMultiCardLimits(t *testing.T) {
 	if err := attach(0, 1); err != nil {
 		t.Fatalf("device index 0 on card 1: %v", err)
 	}
-	enis, _ := c.InstanceENIs(bg, inst.ID)
-	if len(enis) != 9 || enis[1].Attachment.NetworkCard != 1 {
-		t.Fatalf("InstanceENIs order: %d ENIs, second on card %d", len(enis), enis[1].Attachment.NetworkCard)
+	if err := attach(1, 0); !errors.Is(err, cloud.ErrInvalidParameter) {
+		t.Fatalf("device index 1 on card 0 again: err = %v, want ErrInvalidParameter", err)
+	}
+}
+
+// TestInstanceENIsOrder: ordered by network card, then device index, then
+// id, whatever the order of creation and attachment.
+func TestInstanceENIsOrder(t *testing.T) {
+	c := newFake(t, Options{InstanceType: "c6in.32xlarge"})
+	inst := c.Instance()
+	type slot struct{ card, idx int }
+	for _, s := range []slot{{1, 0}, {0, 3}, {1, 2}, {0, 1}, {0, 2}} {
+		e, err := c.CreateENI(bg, cloud.CreateENIRequest{SubnetID: inst.SubnetID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.AttachENI(bg, e.ID, inst.ID, s.idx, s.card); err != nil {
+			t.Fatalf("attach at %+v: %v", s, err)
+		}
+	}
+	enis, err := c.InstanceENIs(bg, inst.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []slot
+	for _, e := range enis {
+		got = append(got, slot{e.Attachment.NetworkCard, e.DeviceIndex()})
+	}
+	want := []slot{{0, 0}, {0, 1}, {0, 2}, {0, 3}, {1, 0}, {1, 2}}
+	if !slices.Equal(got, want) {
+		t.Fatalf("InstanceENIs order = %v, want %v", got, want)
 	}
 }
 
