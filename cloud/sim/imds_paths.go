@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/vpc-cni/vpc-cni/cloud"
 )
 
 // imdsRole is the instance profile role every emulated instance has, so
@@ -187,7 +189,7 @@ func (s *imdsServer) credentials(v IMDSView) string {
 func (s *imdsServer) identityDocument(v IMDSView, in Instance) string {
 	return imdsJSON(map[string]any{
 		"accountId":               s.account,
-		"architecture":            "x86_64",
+		"architecture":            cloud.Architecture(v.InstanceType),
 		"availabilityZone":        v.AZ,
 		"billingProducts":         nil,
 		"devpayProductCodes":      nil,

@@ -71,7 +71,7 @@ func (v xmlView) reservation(in Instance, enis []ENI) xReservation {
 		Placement:  xPlacement{AvailabilityZone: in.AZ, Tenancy: "default"},
 		Monitoring: xMonitoring{State: "disabled"}, SubnetID: in.SubnetID, VpcID: in.VPCID,
 		PrivateIPAddress: addrString(in.PrimaryIP), SourceDestCheck: true,
-		GroupSet: xmlGroups(in.SecurityGroups), Architecture: "x86_64", RootDeviceType: "ebs",
+		GroupSet: xmlGroups(in.SecurityGroups), Architecture: cloud.Architecture(in.Type), RootDeviceType: "ebs",
 		VirtualizationType: "hvm", Hypervisor: "xen", EbsOptimized: true, EnaSupport: true,
 	}
 	if len(in.Tags) > 0 {
@@ -156,7 +156,7 @@ func instanceTypeXML(l cloud.InstanceTypeLimits) xInstanceType {
 		SupportedRootDeviceTypes:     xmlSet([]string{"ebs"}),
 		SupportedVirtualizationTypes: xmlSet(virt),
 		BareMetal:                    l.BareMetal, Hypervisor: l.Hypervisor,
-		ProcessorInfo: xProcessorInfo{SupportedArchitectures: xmlSet([]string{"x86_64"})},
+		ProcessorInfo: xProcessorInfo{SupportedArchitectures: xmlSet([]string{cloud.Architecture(l.Type)})},
 		VCPUInfo:      xVCPUInfo{DefaultVCpus: l.VCPUs},
 		MemoryInfo:    xMemoryInfo{SizeInMiB: l.MemoryMiB},
 		NetworkInfo: xNetworkInfo{
