@@ -286,6 +286,11 @@ func TestEC2ModifyAndTagArguments(t *testing.T) {
 	wireFail(t, h, 400, "MissingParameter", "CreateTags", "ResourceId.1", eni, "Tag.1.Value", "v")
 	wireFail(t, h, 400, "InvalidParameterValue", "CreateNetworkInterface", "SubnetId", inst.SubnetID,
 		"TagSpecification.1.ResourceType", "instance", "TagSpecification.1.Tag.1.Key", "k")
+	msg := wireFail(t, h, 400, "InvalidGroup.NotFound", "CreateNetworkInterface", "SubnetId", inst.SubnetID,
+		"SecurityGroupId.1", "sg-0123456789abcdef0")
+	if !strings.HasPrefix(msg, "The security group 'sg-0123456789abcdef0' does not exist in VPC 'vpc-") {
+		t.Fatalf("unknown group: %q", msg)
+	}
 	wireFail(t, h, 400, "InvalidParameterCombination", "CreateNetworkInterface", "SubnetId", inst.SubnetID,
 		"PrivateIpAddress", "198.18.1.1", "PrivateIpAddresses.1.PrivateIpAddress", "198.18.1.2",
 		"PrivateIpAddresses.1.Primary", "true")

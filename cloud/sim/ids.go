@@ -19,7 +19,7 @@ var (
 	kindInstance   = kind{"i-", "instance", CodeInstanceNotFound, CodeInstanceMalformed}
 	kindENI        = kind{"eni-", "networkInterface", CodeENINotFound, CodeENIMalformed}
 	kindAttachment = kind{"eni-attach-", "attachment", CodeAttachmentNotFound, CodeAttachmentNotFound}
-	kindSG         = kind{"sg-", "security group", "InvalidGroup.NotFound", "InvalidGroupId.Malformed"}
+	kindSG         = kind{"sg-", "security group", CodeGroupNotFound, CodeGroupMalformed}
 )
 
 // taggable are the kinds CreateTags and DeleteTags accept.

@@ -73,13 +73,21 @@ func (w *World) CreateNetworkInterface(in CreateENIInput) (ENI, error) {
 }
 
 // securityGroups returns the groups asked for, or the VPC's default group.
+// Each must be a group of the subnet's VPC; the only group a VPC has is its
+// default one.
 func (w *World) securityGroups(sn *subnetRec, sgs []string) ([]string, error) {
+	vpc := w.vpcs[sn.VPCID]
 	if len(sgs) == 0 {
-		return []string{w.vpcs[sn.VPCID].defaultSG}, nil
+		return []string{vpc.defaultSG}, nil
 	}
 	for _, sg := range sgs {
 		if err := checkID(kindSG, sg); err != nil {
 			return nil, err
+		}
+	}
+	for _, sg := range sgs {
+		if sg != vpc.defaultSG {
+			return nil, errf(CodeGroupNotFound, "The security group '%s' does not exist in VPC '%s'", sg, vpc.ID)
 		}
 	}
 	return slices.Clone(sgs), nil

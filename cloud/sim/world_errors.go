@@ -34,6 +34,8 @@ const (
 	CodeSubnetConflict              = "InvalidSubnet.Conflict"
 	CodeSubnetRange                 = "InvalidSubnet.Range"
 	CodeVpcRange                    = "InvalidVpc.Range"
+	CodeGroupNotFound               = "InvalidGroup.NotFound"
+	CodeGroupMalformed              = "InvalidGroupId.Malformed"
 	CodeRequestLimitExceeded        = "RequestLimitExceeded"
 	CodeInternalError               = "InternalError"
 	CodeUnavailable                 = "Unavailable"

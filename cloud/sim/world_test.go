@@ -374,3 +374,34 @@ func TestWorldReturnsCopies(t *testing.T) {
 		t.Fatalf("the world shares memory with its callers: %+v", again)
 	}
 }
+
+// TestWorldSecurityGroupsMustExist checks CreateNetworkInterface takes only
+// security groups of the subnet's VPC, as EC2 does.
+func TestWorldSecurityGroupsMustExist(t *testing.T) {
+	f := newEngFixture(t, engSetup{})
+	sg := f.inst.SecurityGroups[0]
+	e := f.createENI(CreateENIInput{SecurityGroups: []string{sg}})
+	if len(e.SecurityGroups) != 1 || e.SecurityGroups[0] != sg {
+		t.Fatalf("groups %v, want [%s]", e.SecurityGroups, sg)
+	}
+	other, err := f.w.CreateVPC(netip.MustParsePrefix("10.1.0.0/16"), nil)
+	wantCode(t, err, "")
+	otherSubnet, err := f.w.CreateSubnet(other.ID, "", netip.MustParsePrefix("10.1.0.0/24"), nil)
+	wantCode(t, err, "")
+	otherENI, err := f.w.CreateNetworkInterface(CreateENIInput{SubnetID: otherSubnet.ID})
+	wantCode(t, err, "")
+	otherSG := otherENI.SecurityGroups[0]
+	for _, groups := range [][]string{{"sg-0123456789abcdef0"}, {sg, "sg-0123456789abcdef0"}, {otherSG}} {
+		before := f.available()
+		_, err := f.w.CreateNetworkInterface(CreateENIInput{SubnetID: f.subnet.ID, SecurityGroups: groups})
+		wantCode(t, err, CodeGroupNotFound)
+		missing := groups[len(groups)-1]
+		want := "The security group '" + missing + "' does not exist in VPC '" + f.vpc.ID + "'"
+		if err.Error() != CodeGroupNotFound+": "+want {
+			t.Fatalf("groups %v: %v, want %q", groups, err, want)
+		}
+		if f.available() != before {
+			t.Fatalf("a failed create changed the subnet: %d -> %d", before, f.available())
+		}
+	}
+}
