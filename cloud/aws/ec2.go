@@ -43,11 +43,24 @@ func newEC2(cfg awssdk.Config, o Options) (*EC2, error) {
 	return &EC2{client: client, opts: o, m: m}, nil
 }
 
-// call runs one EC2 call under the call timeout, records its outcome and
-// latency, and turns an EC2 error into a *cloud.APIError.
+// bound puts the call timeout on ctx: one deadline for a whole method
+// call, every page, attempt, backoff and rate-limiter wait included.
+func (c *EC2) bound(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, c.opts.CallTimeout)
+}
+
+// call runs a method that makes a single EC2 request, under the call
+// timeout (see request).
 func (c *EC2) call(ctx context.Context, op string, fn func(ctx context.Context) error) error {
-	ctx, cancel := context.WithTimeout(ctx, c.opts.CallTimeout)
+	ctx, cancel := c.bound(ctx)
 	defer cancel()
+	return c.request(ctx, op, fn)
+}
+
+// request runs one EC2 request (one page of a paginated call), all its
+// attempts together, within the caller's deadline; records its outcome and
+// latency; and turns an EC2 error into a *cloud.APIError.
+func (c *EC2) request(ctx context.Context, op string, fn func(ctx context.Context) error) error {
 	start := time.Now()
 	err := fn(ctx)
 	observe(c.m.duration, op, time.Since(start))
@@ -93,12 +106,14 @@ func (c *EC2) Subnets(ctx context.Context, ids ...string) ([]cloud.Subnet, error
 		return nil, errInvalid("describe subnets %q: need non-empty subnet ids", ids)
 	}
 	const op = "DescribeSubnets"
+	ctx, cancel := c.bound(ctx)
+	defer cancel()
 	// EC2 refuses MaxResults together with ids: no page size here.
 	p := ec2.NewDescribeSubnetsPaginator(c.client, &ec2.DescribeSubnetsInput{SubnetIds: ids})
 	var subnets []cloud.Subnet
 	for p.HasMorePages() {
 		var out *ec2.DescribeSubnetsOutput
-		err := c.call(ctx, op, func(ctx context.Context) (err error) {
+		err := c.request(ctx, op, func(ctx context.Context) (err error) {
 			out, err = p.NextPage(ctx)
 			return err
 		})
@@ -121,7 +136,9 @@ func (c *EC2) InstanceENIs(ctx context.Context, instanceID string) ([]cloud.ENI,
 	if instanceID == "" {
 		return nil, errInvalid("list instance enis: empty instance id")
 	}
-	enis, err := c.ENIs(ctx, cloud.ENIFilter{InstanceID: instanceID})
+	ctx, cancel := c.bound(ctx)
+	defer cancel()
+	enis, err := c.describeENIs(ctx, cloud.ENIFilter{InstanceID: instanceID})
 	if err != nil {
 		return nil, err
 	}
@@ -136,6 +153,14 @@ func (c *EC2) ENIs(ctx context.Context, f cloud.ENIFilter) ([]cloud.ENI, error) 
 	if slices.Contains(f.IDs, "") {
 		return nil, errInvalid("describe enis: empty eni id in %q", f.IDs)
 	}
+	ctx, cancel := c.bound(ctx)
+	defer cancel()
+	return c.describeENIs(ctx, f)
+}
+
+// describeENIs follows every page of DescribeNetworkInterfaces within the
+// caller's deadline.
+func (c *EC2) describeENIs(ctx context.Context, f cloud.ENIFilter) ([]cloud.ENI, error) {
 	const op = "DescribeNetworkInterfaces"
 	in := &ec2.DescribeNetworkInterfacesInput{NetworkInterfaceIds: f.IDs, Filters: eniFilters(f)}
 	var po func(*ec2.DescribeNetworkInterfacesPaginatorOptions)
@@ -149,7 +174,7 @@ func (c *EC2) ENIs(ctx context.Context, f cloud.ENIFilter) ([]cloud.ENI, error) 
 	var enis []cloud.ENI
 	for p.HasMorePages() {
 		var out *ec2.DescribeNetworkInterfacesOutput
-		err := c.call(ctx, op, func(ctx context.Context) (err error) {
+		err := c.request(ctx, op, func(ctx context.Context) (err error) {
 			out, err = p.NextPage(ctx)
 			return err
 		})

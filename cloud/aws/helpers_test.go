@@ -171,6 +171,7 @@ type fakeIMDS struct {
 
 	mu     sync.Mutex
 	values map[string]string
+	hang   map[string]bool // paths that block until the client gives up
 	gets   int
 }
 
@@ -198,7 +199,12 @@ func (f *fakeIMDS) serve(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	f.gets++
 	v, found := f.values[path]
+	hang := f.hang[path]
 	f.mu.Unlock()
+	if hang {
+		<-r.Context().Done()
+		return
+	}
 	if !ok || !found {
 		http.NotFound(w, r)
 		return
@@ -216,4 +222,54 @@ func (f *fakeIMDS) del(path string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	delete(f.values, path)
+}
+
+// hangOn makes reads of path block until the client gives up.
+func (f *fakeIMDS) hangOn(path string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.hang == nil {
+		f.hang = map[string]bool{}
+	}
+	f.hang[path] = true
+}
+
+// deadlineRecorder is an HTTP client that records the deadline of every
+// request it sends, by URL path.
+type deadlineRecorder struct {
+	mu        sync.Mutex
+	deadlines []recordedDeadline
+}
+
+type recordedDeadline struct {
+	method, path string
+	deadline     time.Time
+	ok           bool
+}
+
+// Do implements aws.HTTPClient.
+func (d *deadlineRecorder) Do(r *http.Request) (*http.Response, error) {
+	dl, ok := r.Context().Deadline()
+	d.mu.Lock()
+	d.deadlines = append(d.deadlines, recordedDeadline{method: r.Method, path: r.URL.Path, deadline: dl, ok: ok})
+	d.mu.Unlock()
+	return http.DefaultClient.Do(r)
+}
+
+// recorded returns the requests seen so far.
+func (d *deadlineRecorder) recorded() []recordedDeadline {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return append([]recordedDeadline(nil), d.deadlines...)
+}
+
+// recordDeadlines puts a deadlineRecorder into o. The SDK cannot add a CA
+// bundle to an HTTP client it did not build, so AWS_CA_BUNDLE is unset
+// for the test.
+func recordDeadlines(t *testing.T, o *Options) *deadlineRecorder {
+	t.Helper()
+	t.Setenv("AWS_CA_BUNDLE", "")
+	rec := &deadlineRecorder{}
+	o.HTTPClient = rec
+	return rec
 }

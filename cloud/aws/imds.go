@@ -52,11 +52,15 @@ func newIMDS(cfg awssdk.Config, o Options) (*IMDS, error) {
 	return &IMDS{client: client, timeout: o.IMDSTimeout, m: m}, nil
 }
 
-// get reads one metadata path (relative to /latest/meta-data/). A 404 is
-// an error that is cloud.ErrNotFound.
+// bound puts the metadata timeout on ctx: one deadline for a whole method
+// call, every read and retry included.
+func (d *IMDS) bound(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, d.timeout)
+}
+
+// get reads one metadata path (relative to /latest/meta-data/) within the
+// caller's deadline. A 404 is an error that is cloud.ErrNotFound.
 func (d *IMDS) get(ctx context.Context, path string) (string, error) {
-	ctx, cancel := context.WithTimeout(ctx, d.timeout)
-	defer cancel()
 	start := time.Now()
 	val, err := d.read(ctx, path)
 	label := imdsPathLabel(path)
@@ -98,6 +102,8 @@ func (d *IMDS) getOptional(ctx context.Context, path string) (string, error) {
 
 // Region returns the instance's region (placement/region).
 func (d *IMDS) Region(ctx context.Context) (string, error) {
+	ctx, cancel := d.bound(ctx)
+	defer cancel()
 	v, err := d.get(ctx, "placement/region")
 	if err != nil {
 		return "", err
@@ -107,6 +113,8 @@ func (d *IMDS) Region(ctx context.Context) (string, error) {
 
 // Instance implements cloud.Metadata.
 func (d *IMDS) Instance(ctx context.Context) (cloud.Instance, error) {
+	ctx, cancel := d.bound(ctx)
+	defer cancel()
 	r := reader{d: d, ctx: ctx}
 	inst := cloud.Instance{
 		ID:     r.str("instance-id"),
@@ -136,6 +144,8 @@ func (d *IMDS) Instance(ctx context.Context) (cloud.Instance, error) {
 // ENIs implements cloud.Metadata. An ENI listed but gone by the time its
 // details are read (detached meanwhile) is left out.
 func (d *IMDS) ENIs(ctx context.Context) ([]cloud.ENIMetadata, error) {
+	ctx, cancel := d.bound(ctx)
+	defer cancel()
 	v, err := d.get(ctx, "network/interfaces/macs/")
 	if err != nil {
 		return nil, fmt.Errorf("list eni macs: %w", err)
@@ -146,7 +156,7 @@ func (d *IMDS) ENIs(ctx context.Context) ([]cloud.ENIMetadata, error) {
 		if !validMAC(mac) {
 			return nil, fmt.Errorf("list eni macs: %w", malformed("network/interfaces/macs/", line))
 		}
-		e, err := d.ENI(ctx, mac)
+		e, err := d.readENI(ctx, mac)
 		if errors.Is(err, cloud.ErrNotFound) {
 			continue
 		}
@@ -167,6 +177,14 @@ func (d *IMDS) ENI(ctx context.Context, mac string) (cloud.ENIMetadata, error) {
 	if !validMAC(mac) {
 		return cloud.ENIMetadata{}, errInvalid("eni metadata: malformed mac %q", mac)
 	}
+	ctx, cancel := d.bound(ctx)
+	defer cancel()
+	return d.readENI(ctx, mac)
+}
+
+// readENI reads one ENI's metadata (mac valid, lower case) within the
+// caller's deadline.
+func (d *IMDS) readENI(ctx context.Context, mac string) (cloud.ENIMetadata, error) {
 	base := macPath(mac)
 	r := reader{d: d, ctx: ctx}
 	e := cloud.ENIMetadata{MAC: mac}

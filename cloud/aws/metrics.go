@@ -12,15 +12,16 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// How the metrics are taken. A call (one EC2 action or one page of a
-// paginated one, all its attempts together) goes through EC2.call, a plain
-// wrapper that owns the call's deadline: it is the only place that sees the
-// call's final outcome and total latency, and it already knows the action.
-// An attempt is only visible inside the SDK, between its retry loop and the
-// wire, so the token bucket and the attempt counter are a finalize-step
+// How the metrics are taken. A request (one EC2 action, or one page of a
+// paginated one, all its attempts together) goes through EC2.request, a
+// plain wrapper: it is the only place that sees the request's final outcome
+// and total latency, and it already knows the action. The deadline belongs
+// to the method call around it (EC2.bound), so the pages of one call share
+// it. An attempt is only visible inside the SDK, between its retry loop and
+// the wire, so the token bucket and the attempt counter are a finalize-step
 // middleware placed right after the SDK's "Retry" middleware (see
 // attemptMiddleware). IMDS reads go through IMDS.get, a wrapper like
-// EC2.call.
+// EC2.request, under their method's deadline (IMDS.bound).
 
 // Label values that are not EC2 error codes.
 const (
@@ -47,7 +48,7 @@ func newEC2Metrics(r prometheus.Registerer) (*ec2Metrics, error) {
 	m := &ec2Metrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "vpc_cni_ec2_api_requests_total",
-			Help: "EC2 API calls by action and outcome (error code, or OK), all attempts of a call counted once.",
+			Help: "EC2 API requests (a page of a paginated call is one) by action and outcome (error code, or OK), all attempts counted once.",
 		}, []string{"action", "code"}),
 		attempts: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "vpc_cni_ec2_api_attempts_total",
@@ -55,7 +56,7 @@ func newEC2Metrics(r prometheus.Registerer) (*ec2Metrics, error) {
 		}, []string{"action", "code"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "vpc_cni_ec2_api_request_duration_seconds",
-			Help:    "Latency of EC2 API calls, retries, backoff and rate-limiter waits included.",
+			Help:    "Latency of EC2 API requests (a page of a paginated call is one), retries, backoff and rate-limiter waits included.",
 			Buckets: latencyBuckets,
 		}, []string{"action"}),
 		wait: prometheus.NewHistogramVec(prometheus.HistogramOpts{

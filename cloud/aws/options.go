@@ -71,10 +71,14 @@ type Options struct {
 	// drawn at random from its upper half. Defaults 200ms and 10s.
 	BaseBackoff time.Duration
 	MaxBackoff  time.Duration
-	// CallTimeout bounds one EC2 call, all attempts, backoff and rate-limit
-	// waits included. Default 30s. A page of a paginated call is one call.
+	// CallTimeout bounds each call of an EC2 method as a whole: every page
+	// of a paginated call (ENIs, InstanceENIs, Subnets), every attempt,
+	// backoff and rate-limiter wait included. Default 30s. It applies on top
+	// of the caller's own deadline, whichever comes first.
 	CallTimeout time.Duration
-	// IMDSTimeout bounds one metadata read, retries included. Default 10s.
+	// IMDSTimeout bounds each call of a metadata method as a whole (ENIs
+	// reads about a dozen values per ENI; they share it), retries
+	// included. Default 10s.
 	IMDSTimeout time.Duration
 	// PageSize is MaxResults of paginated Describe calls that are not
 	// restricted to ids (EC2 accepts 5 to 1000). Default 1000.
