@@ -78,7 +78,8 @@ func (a *ec2API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	latency, admitErr := a.knobs.Admit(action)
 	if !sleepCtx(r.Context(), latency) {
-		return // the caller is gone
+		dropConnection(w) // the caller is gone, or the server is closing
+		return
 	}
 	if admitErr != nil {
 		writeEC2Error(w, reqID, admitErr)
@@ -133,6 +134,18 @@ func (a *ec2API) toAPIError(action string, err error) *APIError {
 func internalError() *APIError {
 	return qErr(http.StatusInternalServerError, "InternalError",
 		"An internal error has occurred.")
+}
+
+// dropConnection closes the client's connection without an answer, as a
+// network failure would: the client sees a transport error, not an HTTP
+// status. A writer that cannot be taken over (a test recorder) is left
+// without an answer.
+func dropConnection(w http.ResponseWriter) {
+	conn, _, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		return
+	}
+	_ = conn.Close()
 }
 
 // sleepCtx waits d, or until ctx is done; it reports whether it waited d.

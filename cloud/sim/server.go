@@ -30,6 +30,9 @@ type Server struct {
 	imdsSrv *http.Server
 	ec2URL  string
 	imdsURL string
+	// cancel cancels the context every request of the listeners runs
+	// under, so that Close ends the requests waiting in a latency knob.
+	cancel context.CancelFunc
 }
 
 // New builds the world a config describes. It does not listen: see Start,
@@ -160,8 +163,11 @@ func (s *Server) Start(ec2Addr, imdsAddr string) error {
 		_ = el.Close()
 		return fmt.Errorf("listen for imds on %s: %w", imdsAddr, err)
 	}
-	s.ec2Srv = &http.Server{Handler: s.ec2, ReadHeaderTimeout: 30 * time.Second}
-	s.imdsSrv = &http.Server{Handler: s.imds, ReadHeaderTimeout: 30 * time.Second}
+	ctx, cancel := context.WithCancel(context.Background())
+	base := func(net.Listener) context.Context { return ctx }
+	s.ec2Srv = &http.Server{Handler: s.ec2, ReadHeaderTimeout: 30 * time.Second, BaseContext: base}
+	s.imdsSrv = &http.Server{Handler: s.imds, ReadHeaderTimeout: 30 * time.Second, BaseContext: base}
+	s.cancel = cancel
 	s.ec2URL, s.imdsURL = listenURL(el.Addr()), listenURL(il.Addr())
 	go s.serve(s.ec2Srv, el, "ec2")
 	go s.serve(s.imdsSrv, il, "imds")
@@ -214,12 +220,16 @@ func (s *Server) EC2Handler() http.Handler { return s.ec2 }
 // IMDSHandler serves IMDSv2.
 func (s *Server) IMDSHandler() http.Handler { return s.imds }
 
-// Close stops both listeners, letting requests in flight finish for a
-// few seconds.
+// Close stops both listeners. Requests waiting in a latency knob end at
+// once without an answer; the others get a few seconds to finish.
 func (s *Server) Close() error {
 	s.mu.Lock()
 	srvs := []*http.Server{s.ec2Srv, s.imdsSrv}
+	cancel := s.cancel
 	s.mu.Unlock()
+	if cancel != nil {
+		cancel()
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	var errs []error

@@ -195,3 +195,56 @@ func TestNewRejectsBadConfig(t *testing.T) {
 }
 
 func slogDiscard() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+// waitUntil polls cond until it holds; the deadline is generous and only
+// keeps a broken test from hanging.
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("gave up waiting until %s", what)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// TestServerCloseEndsSleepingRequests checks Close cancels a request
+// sleeping in a latency knob instead of waiting for it: Close succeeds and
+// the caller gets no answer.
+func TestServerCloseEndsSleepingRequests(t *testing.T) {
+	s := wireServer(t, wireConfig(nil))
+	if err := s.Start("127.0.0.1:0", "127.0.0.1:0"); err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	s.Knobs().SetLatency("DescribeVpcs", time.Hour)
+	answered := make(chan error, 1)
+	go func() {
+		resp, err := http.PostForm(s.EC2URL(), url.Values{"Action": {"DescribeVpcs"}, "Version": {"2016-11-15"}})
+		if err == nil {
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}
+		answered <- err
+	}()
+	waitUntil(t, "the request is in flight", func() bool { return s.Knobs().Stats().Calls["DescribeVpcs"] == 1 })
+
+	closed := make(chan error, 1)
+	go func() { closed <- s.Close() }()
+	select {
+	case err := <-closed:
+		if err != nil {
+			t.Fatalf("Close: %v", err)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("Close did not return")
+	}
+	select {
+	case err := <-answered:
+		if err == nil {
+			t.Fatal("the cancelled request got an answer")
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("the request did not end")
+	}
+}
