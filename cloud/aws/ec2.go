@@ -19,9 +19,10 @@ import (
 
 // EC2 is cloud.ENIAPI over the EC2 Query API.
 type EC2 struct {
-	client *ec2.Client
-	opts   Options
-	m      *ec2Metrics
+	client  *ec2.Client
+	opts    Options
+	m       *ec2Metrics
+	limiter *rate.Limiter // the token bucket in front of every attempt
 }
 
 var _ cloud.ENIAPI = (*EC2)(nil)
@@ -31,7 +32,8 @@ func newEC2(cfg awssdk.Config, o Options) (*EC2, error) {
 	if err != nil {
 		return nil, err
 	}
-	am := &attemptMiddleware{limiter: rate.NewLimiter(rate.Limit(o.QPS), o.Burst), m: m}
+	limiter := rate.NewLimiter(rate.Limit(o.QPS), o.Burst)
+	am := &attemptMiddleware{limiter: limiter, m: m}
 	client := ec2.NewFromConfig(cfg, func(eo *ec2.Options) {
 		eo.Retryer = newRetryer(o.MaxAttempts, newBackoff(o.BaseBackoff, o.MaxBackoff))()
 		eo.RetryMaxAttempts = 0 // keep our retryer as built
@@ -40,7 +42,7 @@ func newEC2(cfg awssdk.Config, o Options) (*EC2, error) {
 			eo.BaseEndpoint = awssdk.String(o.EC2Endpoint)
 		}
 	})
-	return &EC2{client: client, opts: o, m: m}, nil
+	return &EC2{client: client, opts: o, m: m, limiter: limiter}, nil
 }
 
 // bound puts the call timeout on ctx: one deadline for a whole method

@@ -201,21 +201,67 @@ func TestRateLimiterRefusesBeyondDeadline(t *testing.T) {
 	}
 }
 
+// TestRateLimiterWaitsForTokens: with the burst spent and a negligible
+// refill rate, the next call blocks in the limiter holding a reserved
+// token (the bucket goes negative) without reaching the server, gives the
+// token back when canceled, and a call whose deadline comes before the
+// next token is refused at once. Nothing here depends on elapsed time.
 func TestRateLimiterWaitsForTokens(t *testing.T) {
 	f := newFakeEC2(t, func(_ int, action string, _ url.Values) reply { return okReply(action, "<return>true</return>") })
-	o, reg := testOptions(f.srv.URL)
-	o.QPS = 200
-	o.Burst = 1
+	o, _ := testOptions(f.srv.URL)
+	const burst = 3
+	o.QPS = 0.001 // one token per 1000s
+	o.Burst = burst
+	o.CallTimeout = time.Hour // long enough to wait for that token
 	c := newTestEC2(t, o)
-	const calls = 5
-	for i := range calls {
+	for i := range burst {
 		if err := c.DeleteENI(context.Background(), "eni-1"); err != nil {
-			t.Fatalf("call %d: %v", i, err)
+			t.Fatalf("call %d (a burst token): %v", i, err)
 		}
 	}
-	labels := map[string]string{"action": "DeleteNetworkInterface"}
-	if got := histogramCount(t, reg, "vpc_cni_ec2_api_rate_limiter_wait_seconds", labels); got != calls {
-		t.Errorf("limiter waits observed = %d, want %d", got, calls)
+	if got := c.limiter.Tokens(); got >= 1 {
+		t.Fatalf("limiter has %v tokens after the burst, want less than one", got)
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- c.DeleteENI(ctx, "eni-1") }()
+	waitForWaiter(t, c, done)
+	if got := len(f.requests()); got != burst {
+		t.Errorf("server saw %d requests while a call waits for a token, want %d", got, burst)
+	}
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Errorf("canceled wait: err = %v, want context.Canceled", err)
+	}
+	if got := c.limiter.Tokens(); got < 0 {
+		t.Errorf("limiter has %v tokens after the wait was canceled, want the reservation given back", got)
+	}
+
+	short, cancelShort := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancelShort()
+	if err := c.DeleteENI(short, "eni-1"); !errors.Is(err, ErrRateLimited) {
+		t.Errorf("call with a deadline before the next token: err = %v, want ErrRateLimited", err)
+	}
+	if got := len(f.requests()); got != burst {
+		t.Errorf("server saw %d requests, want exactly the burst, %d", got, burst)
+	}
+}
+
+// waitForWaiter returns once a call holds a reservation in c's limiter
+// (its token count is negative); it fails if the call returns first.
+func waitForWaiter(t *testing.T, c *EC2, done <-chan error) {
+	t.Helper()
+	giveUp := time.After(time.Minute)
+	for c.limiter.Tokens() >= 0 {
+		select {
+		case err := <-done:
+			t.Fatalf("call returned (err %v) instead of waiting for a token", err)
+		case <-giveUp:
+			t.Fatal("no call ever waited on the limiter")
+		case <-time.After(time.Millisecond):
+		}
 	}
 }
 
