@@ -14,8 +14,7 @@ func (c *Cloud) AssignIPs(ctx context.Context, eniID string, n int) ([]netip.Add
 	if err := c.begin(ctx, OpAssignIPs, nil); err != nil {
 		return nil, err
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	defer c.lock()()
 	e, err := c.eniForChange(OpAssignIPs, eniID, n)
 	if err != nil {
 		return nil, err
@@ -34,8 +33,7 @@ func (c *Cloud) AssignPrefixes(ctx context.Context, eniID string, n int) ([]neti
 	if err := c.begin(ctx, OpAssignPrefixes, nil); err != nil {
 		return nil, err
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	defer c.lock()()
 	e, err := c.eniForChange(OpAssignPrefixes, eniID, n)
 	if err != nil {
 		return nil, err
@@ -106,8 +104,7 @@ func (c *Cloud) UnassignIPs(ctx context.Context, eniID string, ips []netip.Addr)
 	if err := c.begin(ctx, OpUnassignIPs, nil); err != nil {
 		return err
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	defer c.lock()()
 	e, err := c.eniForRelease(OpUnassignIPs, eniID, len(ips))
 	if err != nil {
 		return err
@@ -129,8 +126,7 @@ func (c *Cloud) UnassignPrefixes(ctx context.Context, eniID string, prefixes []n
 	if err := c.begin(ctx, OpUnassignPrefixes, nil); err != nil {
 		return err
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	defer c.lock()()
 	e, err := c.eniForRelease(OpUnassignPrefixes, eniID, len(prefixes))
 	if err != nil {
 		return err

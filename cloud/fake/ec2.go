@@ -24,8 +24,7 @@ const (
 	codeBadValue           = "InvalidParameterValue"
 	codeBadCombination     = "InvalidParameterCombination"
 	codeMissing            = "MissingParameter"
-	// codeNotPermitted is what EC2 answers to detaching device index 0; it
-	// maps to no sentinel kind.
+	// codeNotPermitted is what EC2 answers to detaching device index 0.
 	codeNotPermitted = "OperationNotPermitted"
 )
 
@@ -41,8 +40,7 @@ func (c *Cloud) InstanceType(ctx context.Context, name string) (cloud.InstanceTy
 	if l, ok := cloud.BuiltinInstanceType(name); ok {
 		return l, nil
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	defer c.lock()()
 	return cloud.InstanceTypeLimits{}, c.apiError(OpInstanceType, codeInstanceType, "unknown instance type %q", name)
 }
 
@@ -53,8 +51,7 @@ func (c *Cloud) Subnets(ctx context.Context, ids ...string) ([]cloud.Subnet, err
 	if err := c.begin(ctx, OpSubnets, checkSubnetIDs(ids)); err != nil {
 		return nil, err
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	defer c.lock()()
 	out := make([]cloud.Subnet, 0, len(ids))
 	for i, id := range ids {
 		p, ok := c.subnets[id]
@@ -76,8 +73,7 @@ func (c *Cloud) InstanceENIs(ctx context.Context, instanceID string) ([]cloud.EN
 	if err := c.begin(ctx, OpInstanceENIs, nil); err != nil {
 		return nil, err
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	defer c.lock()()
 	out := c.selectLocked(func(e *cloud.ENI) bool {
 		return e.Attachment != nil && e.Attachment.InstanceID == instanceID
 	})
@@ -94,8 +90,7 @@ func (c *Cloud) ENIs(ctx context.Context, f cloud.ENIFilter) ([]cloud.ENI, error
 	if err := c.begin(ctx, OpENIs, nil); err != nil {
 		return nil, err
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	defer c.lock()()
 	for _, id := range f.IDs {
 		if _, ok := c.enis[id]; !ok {
 			return nil, c.apiError(OpENIs, codeENINotFound, "network interface %q does not exist", id)
@@ -134,8 +129,7 @@ func (c *Cloud) CreateENI(ctx context.Context, req cloud.CreateENIRequest) (clou
 	if err := c.begin(ctx, OpCreateENI, nil); err != nil {
 		return cloud.ENI{}, err
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	defer c.lock()()
 	p, ok := c.subnets[req.SubnetID]
 	if !ok {
 		return cloud.ENI{}, c.apiError(OpCreateENI, codeSubnetNotFound, "subnet %q does not exist", req.SubnetID)
@@ -178,138 +172,12 @@ func (c *Cloud) checkCreate(req cloud.CreateENIRequest) error {
 	return nil
 }
 
-// AttachENI attaches a detached ENI to the instance at a device index of a
-// network card; it counts against the card's and the instance's ENI limits.
-// The API shows the attachment attached at once; only metadata lags.
-func (c *Cloud) AttachENI(ctx context.Context, eniID, instanceID string, deviceIndex, networkCard int) (string, error) {
-	if err := c.begin(ctx, OpAttachENI, nil); err != nil {
-		return "", err
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	e, ok := c.enis[eniID]
-	switch {
-	case !ok:
-		return "", c.apiError(OpAttachENI, codeENINotFound, "network interface %q does not exist", eniID)
-	case instanceID != c.inst.ID:
-		return "", c.apiError(OpAttachENI, codeInstanceNotFound, "instance %q does not exist", instanceID)
-	case e.Attachment != nil:
-		return "", c.apiError(OpAttachENI, codeInUse, "network interface %s is already attached", eniID)
-	}
-	if err := c.checkSlot(deviceIndex, networkCard); err != nil {
-		return "", err
-	}
-	e.Attachment = &cloud.Attachment{
-		ID: c.newID("eni-attach"), InstanceID: instanceID, DeviceIndex: deviceIndex,
-		NetworkCard: networkCard, State: cloud.Attached,
-	}
-	e.Status = cloud.ENIInUse
-	c.attachments[e.Attachment.ID] = e.ID
-	c.recordLocked()
-	return e.Attachment.ID, nil
-}
-
-// checkSlot verifies that the instance can take one more ENI at deviceIndex
-// on networkCard.
-func (c *Cloud) checkSlot(deviceIndex, networkCard int) error {
-	cardMax := c.limits.ENIsOnCard(networkCard)
-	if cardMax == 0 {
-		return c.apiError(OpAttachENI, codeBadValue, "network card index %d is not valid for %s", networkCard, c.limits.Type)
-	}
-	if deviceIndex < 0 {
-		return c.apiError(OpAttachENI, codeBadValue, "device index %d is not valid", deviceIndex)
-	}
-	total, onCard := 0, 0
-	for _, e := range c.enis {
-		if e.Attachment == nil {
-			continue
-		}
-		total++
-		if e.Attachment.NetworkCard != networkCard {
-			continue
-		}
-		onCard++
-		if e.Attachment.DeviceIndex == deviceIndex {
-			return c.apiError(OpAttachENI, codeBadValue, "instance already has an interface at device index %d", deviceIndex)
-		}
-	}
-	if onCard >= cardMax || total >= c.limits.MaxENIs {
-		return c.apiError(OpAttachENI, codeENILimit, "interface count exceeds the limit for %s", c.limits.Type)
-	}
-	return nil
-}
-
-// DetachENI detaches by attachment id; the ENI keeps its addresses and
-// becomes available. The primary ENI cannot be detached.
-func (c *Cloud) DetachENI(ctx context.Context, attachmentID string, force bool) error {
-	if err := c.begin(ctx, OpDetachENI, nil); err != nil {
-		return err
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	e, ok := c.enis[c.attachments[attachmentID]]
-	if !ok {
-		return c.apiError(OpDetachENI, codeAttachmentNotFound, "attachment %q does not exist", attachmentID)
-	}
-	if e.ID == c.inst.PrimaryENI {
-		return c.apiError(OpDetachENI, codeNotPermitted, "the network interface at device index 0 cannot be detached")
-	}
-	delete(c.attachments, attachmentID)
-	e.Attachment = nil
-	e.Status = cloud.ENIAvailable
-	c.recordLocked()
-	return nil
-}
-
-// DeleteENI deletes a detached ENI and frees its addresses.
-func (c *Cloud) DeleteENI(ctx context.Context, eniID string) error {
-	if err := c.begin(ctx, OpDeleteENI, nil); err != nil {
-		return err
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	e, ok := c.enis[eniID]
-	if !ok {
-		return c.apiError(OpDeleteENI, codeENINotFound, "network interface %q does not exist", eniID)
-	}
-	if e.Attachment != nil {
-		return c.apiError(OpDeleteENI, codeInUse, "network interface %s is currently in use", eniID)
-	}
-	p := c.subnets[e.SubnetID]
-	p.release(e.PrimaryIP)
-	p.release(e.SecondaryIPs...)
-	for _, pfx := range e.Prefixes {
-		p.releasePrefix(pfx)
-	}
-	delete(c.enis, eniID)
-	return nil
-}
-
-// SetDeleteOnTermination sets the flag on the ENI's current attachment.
-func (c *Cloud) SetDeleteOnTermination(ctx context.Context, eniID, attachmentID string, on bool) error {
-	if err := c.begin(ctx, OpSetDeleteOnTermination, nil); err != nil {
-		return err
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	e, ok := c.enis[eniID]
-	if !ok {
-		return c.apiError(OpSetDeleteOnTermination, codeENINotFound, "network interface %q does not exist", eniID)
-	}
-	if e.Attachment == nil || e.Attachment.ID != attachmentID {
-		return c.apiError(OpSetDeleteOnTermination, codeAttachmentNotFound, "attachment %q of %s does not exist", attachmentID, eniID)
-	}
-	e.Attachment.DeleteOnTermination = on
-	return nil
-}
-
 // TagENI adds or overwrites tags of an ENI.
 func (c *Cloud) TagENI(ctx context.Context, eniID string, tags map[string]string) error {
 	if err := c.begin(ctx, OpTagENI, nil); err != nil {
 		return err
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	defer c.lock()()
 	e, ok := c.enis[eniID]
 	if !ok {
 		return c.apiError(OpTagENI, codeENINotFound, "network interface %q does not exist", eniID)

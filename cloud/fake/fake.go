@@ -2,8 +2,9 @@
 // tests: one instance with its primary ENI in a VPC, and EC2's ENI semantics
 // in miniature (instance-type ENI and address limits, subnet exhaustion,
 // aligned /28 prefixes on Nitro types only, the attach/detach/delete
-// lifecycle, tags, filters), with per-operation fault and latency injection
-// and instance metadata that lags the API like IMDS does.
+// lifecycle with its attaching and detaching states, tags, filters), with
+// per-operation fault and latency injection and instance metadata that lags
+// the API like IMDS does.
 //
 // *Cloud implements cloud.ENIAPI; its Metadata view (*IMDS) implements
 // cloud.Metadata over the same state. Errors are *cloud.APIError with the
@@ -51,9 +52,17 @@ type Options struct {
 	VPCCIDRs       []netip.Prefix // the first is the primary CIDR block
 	SubnetCIDR     netip.Prefix   // the primary ENI's subnet
 	SecurityGroups []string
-	// Now is the clock metadata lag is measured with; time.Now by default.
-	// See Clock for a manual one.
+	// Now is the clock that metadata lag and attach and detach delays are
+	// measured with; time.Now by default. See Clock for a manual one.
 	Now func() time.Time
+	// AttachDelay is how long an attachment stays "attaching" and
+	// DetachDelay how long it stays "detaching" (see SetAttachDelay). Both
+	// default to 0, which completes them within the call; on EC2 they take
+	// seconds, during which the ENI cannot be deleted. Tests of release and
+	// cleanup paths should set both, with a manual clock, so that code which
+	// deletes an ENI right after detaching it fails here as it would on EC2.
+	AttachDelay time.Duration
+	DetachDelay time.Duration
 }
 
 // Cloud is the fake EC2 API over one instance and its VPC. It is safe for
@@ -75,6 +84,10 @@ type Cloud struct {
 	latency map[Op]time.Duration
 	calls   map[Op]int
 
+	attachDelay, detachDelay time.Duration
+	pending                  map[string]time.Time // ENI id -> when its attach or detach completes
+	live                     map[string]bool      // ENIs attached, not yet detached: what metadata may list
+
 	lag   time.Duration
 	views []view // metadata snapshots, oldest first
 }
@@ -93,6 +106,8 @@ func New(opts Options) (*Cloud, error) {
 		now: opts.Now, limits: limits,
 		subnets: map[string]*pool{}, enis: map[string]*cloud.ENI{}, attachments: map[string]string{},
 		faults: map[Op]*fault{}, latency: map[Op]time.Duration{}, calls: map[Op]int{},
+		attachDelay: max(opts.AttachDelay, 0), detachDelay: max(opts.DetachDelay, 0),
+		pending: map[string]time.Time{}, live: map[string]bool{},
 	}
 	c.vpcID = c.newID("vpc")
 	c.inst = cloud.Instance{
@@ -163,6 +178,7 @@ func (c *Cloud) createPrimary(sub *pool) error {
 		NetworkCard: c.limits.DefaultNetworkCard, State: cloud.Attached, DeleteOnTermination: true,
 	}
 	c.attachments[e.Attachment.ID] = e.ID
+	c.live[e.ID] = true
 	c.inst.PrimaryENI, c.inst.PrimaryMAC, c.inst.PrimaryIP = e.ID, e.MAC, e.PrimaryIP
 	c.inst.SubnetID, c.inst.SubnetCIDR = sub.info.ID, sub.info.CIDR
 	return nil
@@ -198,23 +214,20 @@ func (c *Cloud) Limits() cloud.InstanceTypeLimits {
 
 // Instance returns the instance, as metadata reports it.
 func (c *Cloud) Instance() cloud.Instance {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	defer c.lock()()
 	return cloneInstance(c.inst)
 }
 
 // AllENIs returns the ground truth: every ENI, attached or not, in creation
 // order, without counting a call or injecting anything.
 func (c *Cloud) AllENIs() []cloud.ENI {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	defer c.lock()()
 	return c.selectLocked(func(*cloud.ENI) bool { return true })
 }
 
 // ENI returns the ground truth of one ENI.
 func (c *Cloud) ENI(id string) (cloud.ENI, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	defer c.lock()()
 	e, ok := c.enis[id]
 	if !ok {
 		return cloud.ENI{}, false

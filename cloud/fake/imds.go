@@ -13,9 +13,10 @@ import (
 )
 
 // IMDS is the instance metadata view of a fake Cloud. What it shows about
-// ENIs trails the API by the metadata lag: an attach, detach, assign or
-// unassign appears only once the lag has passed since it happened, on the
-// Cloud's clock.
+// ENIs trails the API by the metadata lag: the completion of an attach or a
+// detach, an assign or an unassign appears only once the lag has passed
+// since it happened, on the Cloud's clock. An ENI still attaching, or
+// detaching after an attach that never completed, is not shown.
 type IMDS struct{ c *Cloud }
 
 var _ cloud.Metadata = (*IMDS)(nil)
@@ -33,16 +34,24 @@ func (c *Cloud) Metadata() *IMDS { return &IMDS{c: c} }
 // SetMetadataLag sets how long metadata takes to show a change made from
 // now on; 0 makes it immediate.
 func (c *Cloud) SetMetadataLag(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	defer c.lock()()
 	c.lag = max(d, 0)
 	c.pruneLocked()
 }
 
 // recordLocked notes the current state as what metadata will show once
-// the lag has passed. Every change of attachments or addresses calls it.
-func (c *Cloud) recordLocked() {
-	c.views = append(c.views, view{at: c.now(), enis: c.metadataLocked()})
+// the lag has passed. Every change of addresses calls it.
+func (c *Cloud) recordLocked() { c.recordAtLocked(c.now()) }
+
+// recordAtLocked notes the current state as what metadata shows from time
+// at plus the lag; it keeps the history in time order even if at (or the
+// clock) is earlier than the last entry. Completing an attach or a detach
+// calls it with the time it completed.
+func (c *Cloud) recordAtLocked(at time.Time) {
+	if n := len(c.views); n > 0 && at.Before(c.views[n-1].at) {
+		at = c.views[n-1].at
+	}
+	c.views = append(c.views, view{at: at, enis: c.metadataLocked()})
 	c.pruneLocked()
 }
 
@@ -68,11 +77,12 @@ func (c *Cloud) pruneLocked() {
 }
 
 // metadataLocked is the ground truth as metadata would show it: the
-// instance's attached ENIs ordered by device index, then network card.
+// instance's ENIs whose attach has completed and whose detach has not,
+// ordered by device index, then network card.
 func (c *Cloud) metadataLocked() []cloud.ENIMetadata {
 	var out []cloud.ENIMetadata
 	for _, e := range c.enis {
-		if e.Attachment == nil || e.Attachment.InstanceID != c.inst.ID {
+		if !c.live[e.ID] || e.Attachment == nil || e.Attachment.InstanceID != c.inst.ID {
 			continue
 		}
 		p := c.subnets[e.SubnetID]
@@ -93,8 +103,7 @@ func (c *Cloud) metadataLocked() []cloud.ENIMetadata {
 
 // shown returns a copy of what metadata shows now.
 func (c *Cloud) shown() []cloud.ENIMetadata {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	defer c.lock()()
 	c.pruneLocked()
 	src := c.views[c.visibleLocked()].enis
 	out := make([]cloud.ENIMetadata, len(src))

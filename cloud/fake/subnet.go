@@ -160,8 +160,7 @@ func u32ToAddr(v uint32) netip.Addr {
 // IPv4 block of /16 to /28 inside one of the VPC's CIDR blocks, overlapping
 // no other subnet.
 func (c *Cloud) AddSubnet(cidr netip.Prefix, tags map[string]string) (cloud.Subnet, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	defer c.lock()()
 	p, err := c.addSubnetLocked(cidr, tags)
 	if err != nil {
 		return cloud.Subnet{}, err
@@ -203,8 +202,7 @@ func (c *Cloud) inVPC(cidr netip.Prefix) bool {
 
 // Subnet returns the ground truth of a subnet.
 func (c *Cloud) Subnet(id string) (cloud.Subnet, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	defer c.lock()()
 	p, ok := c.subnets[id]
 	if !ok {
 		return cloud.Subnet{}, false
@@ -215,8 +213,7 @@ func (c *Cloud) Subnet(id string) (cloud.Subnet, bool) {
 // Occupy marks addresses of a subnet as used by something outside the
 // instance (other nodes, load balancers), to exhaust or fragment it.
 func (c *Cloud) Occupy(subnetID string, addrs ...netip.Addr) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	defer c.lock()()
 	p, ok := c.subnets[subnetID]
 	if !ok {
 		return fmt.Errorf("fake: no subnet %s", subnetID)
@@ -227,8 +224,7 @@ func (c *Cloud) Occupy(subnetID string, addrs ...netip.Addr) error {
 // OccupyN marks the n lowest free addresses of a subnet as used from
 // outside the instance and returns them.
 func (c *Cloud) OccupyN(subnetID string, n int) ([]netip.Addr, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	defer c.lock()()
 	p, ok := c.subnets[subnetID]
 	if !ok {
 		return nil, fmt.Errorf("fake: no subnet %s", subnetID)
@@ -245,8 +241,7 @@ func (c *Cloud) OccupyN(subnetID string, n int) ([]netip.Addr, error) {
 
 // Vacate frees addresses that Occupy or OccupyN took.
 func (c *Cloud) Vacate(subnetID string, addrs ...netip.Addr) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	defer c.lock()()
 	p, ok := c.subnets[subnetID]
 	if !ok {
 		return fmt.Errorf("fake: no subnet %s", subnetID)
