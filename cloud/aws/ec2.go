@@ -133,7 +133,8 @@ func (c *EC2) Subnets(ctx context.Context, ids ...string) ([]cloud.Subnet, error
 	return subnets, nil
 }
 
-// InstanceENIs implements cloud.ENIAPI.
+// InstanceENIs implements cloud.ENIAPI, ordered by network card, device
+// index and id.
 func (c *EC2) InstanceENIs(ctx context.Context, instanceID string) ([]cloud.ENI, error) {
 	if instanceID == "" {
 		return nil, errInvalid("list instance enis: empty instance id")
@@ -144,10 +145,25 @@ func (c *EC2) InstanceENIs(ctx context.Context, instanceID string) ([]cloud.ENI,
 	if err != nil {
 		return nil, err
 	}
-	slices.SortStableFunc(enis, func(a, b cloud.ENI) int {
-		return cmp.Or(cmp.Compare(a.DeviceIndex(), b.DeviceIndex()), cmp.Compare(a.ID, b.ID))
-	})
+	slices.SortFunc(enis, compareAttached)
 	return enis, nil
+}
+
+// compareAttached orders ENIs by network card, then device index (device
+// indexes repeat across the cards of multi-card types), then id. An ENI
+// without an attachment sorts first.
+func compareAttached(a, b cloud.ENI) int {
+	card := func(e cloud.ENI) int {
+		if e.Attachment == nil {
+			return -1
+		}
+		return e.Attachment.NetworkCard
+	}
+	return cmp.Or(
+		cmp.Compare(card(a), card(b)),
+		cmp.Compare(a.DeviceIndex(), b.DeviceIndex()),
+		cmp.Compare(a.ID, b.ID),
+	)
 }
 
 // ENIs implements cloud.ENIAPI, following every page.

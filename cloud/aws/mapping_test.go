@@ -106,19 +106,46 @@ func TestSubnetsPaginate(t *testing.T) {
 	}
 }
 
-func eniXML(id string, device int) string {
+func eniXML(id string, device int) string { return eniXMLOn(id, 0, device) }
+
+// eniXMLOn is an attached ENI at a device index on a network card.
+func eniXMLOn(id string, card, device int) string {
 	return fmt.Sprintf(`<item><networkInterfaceId>%[1]s</networkInterfaceId><subnetId>subnet-a</subnetId><vpcId>vpc-1</vpcId>
 <availabilityZone>us-west-2a</availabilityZone><description>d</description><status>in-use</status>
 <macAddress>0a:00:00:00:00:0%[2]d</macAddress><privateIpAddress>10.0.0.1%[2]d</privateIpAddress>
 <groupSet><item><groupId>sg-1</groupId><groupName>g</groupName></item></groupSet>
 <attachment><attachmentId>attach-%[1]s</attachmentId><instanceId>i-1</instanceId><deviceIndex>%[2]d</deviceIndex>
-<networkCardIndex>0</networkCardIndex><status>attached</status><deleteOnTermination>false</deleteOnTermination></attachment>
+<networkCardIndex>%[3]d</networkCardIndex><status>attached</status><deleteOnTermination>false</deleteOnTermination></attachment>
 <privateIpAddressesSet>
 <item><privateIpAddress>10.0.0.2%[2]d</privateIpAddress><primary>false</primary></item>
 <item><privateIpAddress>10.0.0.1%[2]d</privateIpAddress><primary>true</primary></item>
 </privateIpAddressesSet>
 <ipv4PrefixSet><item><ipv4Prefix>10.0.%[2]d.0/28</ipv4Prefix></item></ipv4PrefixSet>
-<tagSet><item><key>cluster</key><value>c1</value></item></tagSet></item>`, id, device)
+<tagSet><item><key>cluster</key><value>c1</value></item></tagSet></item>`, id, device, card)
+}
+
+// TestInstanceENIsOrder: by network card, then device index (which repeats
+// across cards on multi-card types), then id.
+func TestInstanceENIsOrder(t *testing.T) {
+	f := newFakeEC2(t, func(_ int, action string, _ url.Values) reply {
+		return okReply(action, "<networkInterfaceSet>"+
+			eniXMLOn("eni-d", 1, 0)+eniXMLOn("eni-e", 0, 1)+eniXMLOn("eni-c", 1, 1)+
+			eniXMLOn("eni-a", 0, 0)+eniXMLOn("eni-b", 0, 1)+"</networkInterfaceSet>")
+	})
+	o, _ := testOptions(f.srv.URL)
+	c := newTestEC2(t, o)
+	enis, err := c.InstanceENIs(context.Background(), "i-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range enis {
+		got = append(got, fmt.Sprintf("%s@%d/%d", e.ID, e.Attachment.NetworkCard, e.Attachment.DeviceIndex))
+	}
+	want := []string{"eni-a@0/0", "eni-b@0/1", "eni-e@0/1", "eni-d@1/0", "eni-c@1/1"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("InstanceENIs order = %v, want %v", got, want)
+	}
 }
 
 func TestInstanceENIsPaginateFilterSort(t *testing.T) {
