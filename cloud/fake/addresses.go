@@ -11,11 +11,11 @@ import (
 // AssignIPs assigns the n lowest free addresses of the ENI's subnet as
 // secondary addresses.
 func (c *Cloud) AssignIPs(ctx context.Context, eniID string, n int) ([]netip.Addr, error) {
-	if err := c.begin(ctx, OpAssignIPs, nil); err != nil {
+	if err := c.begin(ctx, OpAssignIPs, checkAssign(OpAssignIPs, eniID, n)); err != nil {
 		return nil, err
 	}
 	defer c.lock()()
-	e, err := c.eniForChange(OpAssignIPs, eniID, n)
+	e, err := c.eniFor(OpAssignIPs, eniID)
 	if err != nil {
 		return nil, err
 	}
@@ -30,11 +30,11 @@ func (c *Cloud) AssignIPs(ctx context.Context, eniID string, n int) ([]netip.Add
 // AssignPrefixes delegates the n lowest free aligned /28 blocks of the
 // ENI's subnet; only Nitro types can carry prefixes.
 func (c *Cloud) AssignPrefixes(ctx context.Context, eniID string, n int) ([]netip.Prefix, error) {
-	if err := c.begin(ctx, OpAssignPrefixes, nil); err != nil {
+	if err := c.begin(ctx, OpAssignPrefixes, checkAssign(OpAssignPrefixes, eniID, n)); err != nil {
 		return nil, err
 	}
 	defer c.lock()()
-	e, err := c.eniForChange(OpAssignPrefixes, eniID, n)
+	e, err := c.eniFor(OpAssignPrefixes, eniID)
 	if err != nil {
 		return nil, err
 	}
@@ -46,11 +46,8 @@ func (c *Cloud) AssignPrefixes(ctx context.Context, eniID string, n int) ([]neti
 	return prefixes, nil
 }
 
-// eniForChange finds the ENI an assignment of n addresses is for.
-func (c *Cloud) eniForChange(op Op, eniID string, n int) (*cloud.ENI, error) {
-	if n < 1 {
-		return nil, c.apiError(op, codeBadValue, "address count %d must be at least 1", n)
-	}
+// eniFor finds the ENI an assignment or a release is for.
+func (c *Cloud) eniFor(op Op, eniID string) (*cloud.ENI, error) {
 	e, ok := c.enis[eniID]
 	if !ok {
 		return nil, c.apiError(op, codeENINotFound, "network interface %q does not exist", eniID)
@@ -101,11 +98,11 @@ func (c *Cloud) addPrefixesLocked(op Op, e *cloud.ENI, n int) ([]netip.Prefix, e
 // UnassignIPs releases secondary addresses of an ENI back to its subnet;
 // every one must be a secondary address of that ENI.
 func (c *Cloud) UnassignIPs(ctx context.Context, eniID string, ips []netip.Addr) error {
-	if err := c.begin(ctx, OpUnassignIPs, nil); err != nil {
+	if err := c.begin(ctx, OpUnassignIPs, checkUnassignIPs(eniID, ips)); err != nil {
 		return err
 	}
 	defer c.lock()()
-	e, err := c.eniForRelease(OpUnassignIPs, eniID, len(ips))
+	e, err := c.eniFor(OpUnassignIPs, eniID)
 	if err != nil {
 		return err
 	}
@@ -123,11 +120,11 @@ func (c *Cloud) UnassignIPs(ctx context.Context, eniID string, ips []netip.Addr)
 // UnassignPrefixes releases prefixes of an ENI back to its subnet; every
 // one must be delegated to that ENI.
 func (c *Cloud) UnassignPrefixes(ctx context.Context, eniID string, prefixes []netip.Prefix) error {
-	if err := c.begin(ctx, OpUnassignPrefixes, nil); err != nil {
+	if err := c.begin(ctx, OpUnassignPrefixes, checkUnassignPrefixes(eniID, prefixes)); err != nil {
 		return err
 	}
 	defer c.lock()()
-	e, err := c.eniForRelease(OpUnassignPrefixes, eniID, len(prefixes))
+	e, err := c.eniFor(OpUnassignPrefixes, eniID)
 	if err != nil {
 		return err
 	}
@@ -142,16 +139,4 @@ func (c *Cloud) UnassignPrefixes(ctx context.Context, eniID string, prefixes []n
 	}
 	c.recordLocked()
 	return nil
-}
-
-// eniForRelease finds the ENI a release of n addresses is for.
-func (c *Cloud) eniForRelease(op Op, eniID string, n int) (*cloud.ENI, error) {
-	if n == 0 {
-		return nil, c.apiError(op, codeMissing, "no address given")
-	}
-	e, ok := c.enis[eniID]
-	if !ok {
-		return nil, c.apiError(op, codeENINotFound, "network interface %q does not exist", eniID)
-	}
-	return e, nil
 }

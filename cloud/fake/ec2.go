@@ -22,8 +22,6 @@ const (
 	codeSubnetFull         = "InsufficientFreeAddressesInSubnet"
 	codeNoCidrBlocks       = "InsufficientCidrBlocks"
 	codeBadValue           = "InvalidParameterValue"
-	codeBadCombination     = "InvalidParameterCombination"
-	codeMissing            = "MissingParameter"
 	// codeNotPermitted is what EC2 answers to detaching device index 0.
 	codeNotPermitted = "OperationNotPermitted"
 )
@@ -31,7 +29,7 @@ const (
 // InstanceType returns the limits of a type: the fake's own (which may be
 // custom) or one of the built-in table.
 func (c *Cloud) InstanceType(ctx context.Context, name string) (cloud.InstanceTypeLimits, error) {
-	if err := c.begin(ctx, OpInstanceType, nil); err != nil {
+	if err := c.begin(ctx, OpInstanceType, checkName(name)); err != nil {
 		return cloud.InstanceTypeLimits{}, err
 	}
 	if name == c.limits.Type {
@@ -70,7 +68,7 @@ func (c *Cloud) Subnets(ctx context.Context, ids ...string) ([]cloud.Subnet, err
 // client's order). Like a filtered DescribeNetworkInterfaces, an unknown
 // instance has none.
 func (c *Cloud) InstanceENIs(ctx context.Context, instanceID string) ([]cloud.ENI, error) {
-	if err := c.begin(ctx, OpInstanceENIs, nil); err != nil {
+	if err := c.begin(ctx, OpInstanceENIs, checkNonEmpty(OpInstanceENIs, instanceID)); err != nil {
 		return nil, err
 	}
 	defer c.lock()()
@@ -87,7 +85,7 @@ func (c *Cloud) InstanceENIs(ctx context.Context, instanceID string) ([]cloud.EN
 // ENIs lists the ENIs matching f, in creation order. Like
 // DescribeNetworkInterfaces with ids, an unknown id in f.IDs fails.
 func (c *Cloud) ENIs(ctx context.Context, f cloud.ENIFilter) ([]cloud.ENI, error) {
-	if err := c.begin(ctx, OpENIs, nil); err != nil {
+	if err := c.begin(ctx, OpENIs, checkNonEmpty(OpENIs, f.IDs...)); err != nil {
 		return nil, err
 	}
 	defer c.lock()()
@@ -126,16 +124,13 @@ func matches(e *cloud.ENI, f cloud.ENIFilter) bool {
 // and the requested secondary addresses or prefixes; on any failure nothing
 // is taken from the subnet.
 func (c *Cloud) CreateENI(ctx context.Context, req cloud.CreateENIRequest) (cloud.ENI, error) {
-	if err := c.begin(ctx, OpCreateENI, nil); err != nil {
+	if err := c.begin(ctx, OpCreateENI, checkCreateReq(req)); err != nil {
 		return cloud.ENI{}, err
 	}
 	defer c.lock()()
 	p, ok := c.subnets[req.SubnetID]
 	if !ok {
 		return cloud.ENI{}, c.apiError(OpCreateENI, codeSubnetNotFound, "subnet %q does not exist", req.SubnetID)
-	}
-	if err := c.checkCreate(req); err != nil {
-		return cloud.ENI{}, err
 	}
 	primary, ok := p.takeIPs(1)
 	if !ok {
@@ -161,20 +156,9 @@ func (c *Cloud) CreateENI(ctx context.Context, req cloud.CreateENIRequest) (clou
 	return cloneENI(e), nil
 }
 
-// checkCreate validates the address request of a CreateENI.
-func (c *Cloud) checkCreate(req cloud.CreateENIRequest) error {
-	switch {
-	case req.SecondaryIPs < 0 || req.Prefixes < 0:
-		return c.apiError(OpCreateENI, codeBadValue, "negative address count")
-	case req.SecondaryIPs > 0 && req.Prefixes > 0:
-		return c.apiError(OpCreateENI, codeBadCombination, "secondary addresses and prefixes cannot be requested together")
-	}
-	return nil
-}
-
 // TagENI adds or overwrites tags of an ENI.
 func (c *Cloud) TagENI(ctx context.Context, eniID string, tags map[string]string) error {
-	if err := c.begin(ctx, OpTagENI, nil); err != nil {
+	if err := c.begin(ctx, OpTagENI, checkTags(eniID, tags)); err != nil {
 		return err
 	}
 	defer c.lock()()

@@ -134,17 +134,6 @@ func TestErrorKinds(t *testing.T) {
 		{"unassign the primary address", Options{}, func(t *testing.T, c *Cloud) error {
 			return c.UnassignIPs(bg, c.Instance().PrimaryENI, []netip.Addr{c.Instance().PrimaryIP})
 		}, "InvalidParameterValue", cloud.ErrInvalidParameter},
-		{"unassign nothing", Options{}, func(t *testing.T, c *Cloud) error {
-			return c.UnassignPrefixes(bg, c.Instance().PrimaryENI, nil)
-		}, "MissingParameter", cloud.ErrInvalidParameter},
-		{"assign zero", Options{}, func(t *testing.T, c *Cloud) error {
-			_, err := c.AssignIPs(bg, c.Instance().PrimaryENI, 0)
-			return err
-		}, "InvalidParameterValue", cloud.ErrInvalidParameter},
-		{"create with both kinds", Options{}, func(t *testing.T, c *Cloud) error {
-			_, err := c.CreateENI(bg, cloud.CreateENIRequest{SubnetID: c.Instance().SubnetID, SecondaryIPs: 1, Prefixes: 1})
-			return err
-		}, "InvalidParameterCombination", cloud.ErrInvalidParameter},
 		{"wrong attachment for delete-on-termination", Options{}, func(t *testing.T, c *Cloud) error {
 			return c.SetDeleteOnTermination(bg, c.Instance().PrimaryENI, "eni-attach-000000000000000bad", false)
 		}, "InvalidAttachmentID.NotFound", cloud.ErrNotFound},

@@ -9,7 +9,10 @@
 // *Cloud implements cloud.ENIAPI; its Metadata view (*IMDS) implements
 // cloud.Metadata over the same state. Errors are *cloud.APIError with the
 // EC2 error code, so they unwrap to the sentinel kinds exactly as the real
-// client's do. The fake has no Reset: build a new one per test.
+// client's do; arguments the real client rejects before calling EC2 (an
+// empty id, a count below 1) fail here the same way, with an error that
+// wraps cloud.ErrInvalidParameter and is no *cloud.APIError. The fake has no
+// Reset: build a new one per test.
 package fake
 
 import (

@@ -71,7 +71,7 @@ func TestFaultEveryOp(t *testing.T) {
 		OpUnassignPrefixes: func() error {
 			return c.UnassignPrefixes(bg, inst.PrimaryENI, []netip.Prefix{netip.PrefixFrom(inst.PrimaryIP, 28)})
 		},
-		OpTagENI:                 func() error { return c.TagENI(bg, inst.PrimaryENI, nil) },
+		OpTagENI:                 func() error { return c.TagENI(bg, inst.PrimaryENI, map[string]string{"k": "v"}) },
 		OpSetDeleteOnTermination: func() error { return c.SetDeleteOnTermination(bg, inst.PrimaryENI, "x", true) },
 		OpMetadataInstance:       func() error { _, err := md.Instance(bg); return err },
 		OpMetadataENIs:           func() error { _, err := md.ENIs(bg); return err },

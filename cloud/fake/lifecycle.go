@@ -89,7 +89,7 @@ func (c *Cloud) completeLocked(e *cloud.ENI, at time.Time) {
 // from this call on. The attachment is "attaching" for the attach delay,
 // then "attached".
 func (c *Cloud) AttachENI(ctx context.Context, eniID, instanceID string, deviceIndex, networkCard int) (string, error) {
-	if err := c.begin(ctx, OpAttachENI, nil); err != nil {
+	if err := c.begin(ctx, OpAttachENI, checkAttach(eniID, instanceID, deviceIndex, networkCard)); err != nil {
 		return "", err
 	}
 	defer c.lock()()
@@ -152,7 +152,7 @@ func (c *Cloud) checkSlot(deviceIndex, networkCard int) error {
 // available. Detaching an attachment already detaching does nothing; force
 // changes nothing. The primary ENI cannot be detached.
 func (c *Cloud) DetachENI(ctx context.Context, attachmentID string, force bool) error {
-	if err := c.begin(ctx, OpDetachENI, nil); err != nil {
+	if err := c.begin(ctx, OpDetachENI, checkNonEmpty(OpDetachENI, attachmentID)); err != nil {
 		return err
 	}
 	defer c.lock()()
@@ -176,7 +176,7 @@ func (c *Cloud) DetachENI(ctx context.Context, attachmentID string, force bool) 
 // DeleteENI deletes an ENI with no attachment (not even one attaching or
 // detaching) and frees its addresses.
 func (c *Cloud) DeleteENI(ctx context.Context, eniID string) error {
-	if err := c.begin(ctx, OpDeleteENI, nil); err != nil {
+	if err := c.begin(ctx, OpDeleteENI, checkNonEmpty(OpDeleteENI, eniID)); err != nil {
 		return err
 	}
 	defer c.lock()()
@@ -200,7 +200,7 @@ func (c *Cloud) DeleteENI(ctx context.Context, eniID string) error {
 // SetDeleteOnTermination sets the flag on the ENI's current attachment, in
 // any state.
 func (c *Cloud) SetDeleteOnTermination(ctx context.Context, eniID, attachmentID string, on bool) error {
-	if err := c.begin(ctx, OpSetDeleteOnTermination, nil); err != nil {
+	if err := c.begin(ctx, OpSetDeleteOnTermination, checkNonEmpty(OpSetDeleteOnTermination, eniID, attachmentID)); err != nil {
 		return err
 	}
 	defer c.lock()()
