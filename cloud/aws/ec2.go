@@ -3,7 +3,6 @@ package aws
 import (
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -83,15 +82,7 @@ func (c *EC2) InstanceType(ctx context.Context, name string) (cloud.InstanceType
 		})
 		return err
 	})
-	var ae *cloud.APIError
-	if errors.As(err, &ae) && ae.Code == "InvalidInstanceType" {
-		// EC2's answer to a type it does not know: not found, not a
-		// malformed request.
-		nf := *ae
-		nf.Kind = cloud.ErrNotFound
-		return cloud.InstanceTypeLimits{}, fmt.Errorf("instance type %q: %w", name, &nf)
-	}
-	if err != nil {
+	if err != nil { // an unknown type is InvalidInstanceType: ErrNotFound
 		return cloud.InstanceTypeLimits{}, fmt.Errorf("instance type %q: %w", name, err)
 	}
 	for _, it := range out.InstanceTypes {

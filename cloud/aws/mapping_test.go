@@ -62,6 +62,10 @@ func TestInstanceType(t *testing.T) {
 	if errors.Is(err, cloud.ErrInvalidParameter) {
 		t.Errorf("unknown type should be not found only: %v", err)
 	}
+	var ae *cloud.APIError
+	if !errors.As(err, &ae) || ae.Code != "InvalidInstanceType" || ae.RequestID != "r" {
+		t.Errorf("unknown type: err = %v, want a *cloud.APIError keeping EC2's code and request id", err)
+	}
 }
 
 func TestInstanceTypeEmptyAnswer(t *testing.T) {
