@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/netip"
+	"strings"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -140,6 +141,9 @@ func TestIntegrationNotFound(t *testing.T) {
 	mustKind(t, "describe unknown eni", err, cloud.ErrNotFound)
 	_, err = api.InstanceType(ctx, "x9.nonexistent")
 	mustKind(t, "unknown instance type", err, cloud.ErrNotFound)
+	if !strings.Contains(err.Error(), "x9.nonexistent") {
+		t.Errorf("unknown instance type: error %q does not name the type", err)
+	}
 	if _, err := md.ENI(ctx, "02:00:00:00:00:99"); !errors.Is(err, cloud.ErrNotFound) {
 		t.Errorf("metadata of unknown mac: err = %v, want ErrNotFound", err)
 	}
@@ -171,5 +175,32 @@ func TestIntegrationPrefixFragmented(t *testing.T) {
 	mustKind(t, "prefix in a fragmented subnet", err, cloud.ErrPrefixFragmented)
 	if errors.Is(err, cloud.ErrSubnetExhausted) {
 		t.Errorf("fragmentation is not exhaustion: %v", err)
+	}
+}
+
+func TestIntegrationDetachPrimary(t *testing.T) {
+	t.Parallel()
+	srv := simtest.Start(t, nil)
+	api, md, _ := simClients(t, srv, nil)
+	ctx := context.Background()
+	inst, err := md.Instance(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	enis, err := api.InstanceENIs(ctx, inst.ID)
+	if err != nil || len(enis) != 1 || enis[0].ID != inst.PrimaryENI || enis[0].Attachment == nil {
+		t.Fatalf("InstanceENIs = %+v, %v; want the primary ENI, attached", enis, err)
+	}
+	for _, force := range []bool{false, true} {
+		err := api.DetachENI(ctx, enis[0].Attachment.ID, force)
+		mustKind(t, "detach the primary eni", err, cloud.ErrInvalidParameter)
+		var ae *cloud.APIError
+		if errors.As(err, &ae) && ae.Code != "OperationNotPermitted" {
+			t.Errorf("detach the primary eni (force %v): code = %q, want OperationNotPermitted", force, ae.Code)
+		}
+	}
+	after, err := api.InstanceENIs(ctx, inst.ID)
+	if err != nil || len(after) != 1 || after[0].Attachment == nil || after[0].Attachment.State != cloud.Attached {
+		t.Errorf("primary ENI after refused detaches = %+v, %v; want it still attached", after, err)
 	}
 }
