@@ -70,12 +70,14 @@ func TestAdminKnobEndpoints(t *testing.T) {
 	h := s.EC2Handler()
 
 	wireAdmin(t, h, http.MethodPost, "/sim/faults", `{"action":"DescribeVpcs","code":"InternalError","probability":1,"count":1}`, 200, nil)
-	wireAdmin(t, h, http.MethodPost, "/sim/faults", `[{"action":"*","code":"Unavailable","probability":0}]`, 200, nil)
+	wireAdmin(t, h, http.MethodPost, "/sim/faults", `[{"action":"*","code":"Unavailable","probability":0},
+		{"action":"CreateNetworkInterface","after":true,"drop":true,"probability":0}]`, 200, nil)
 	var faults []Fault
 	wireAdmin(t, h, http.MethodGet, "/sim/faults", "", 200, &faults)
-	if len(faults) != 2 {
+	if len(faults) != 3 || !faults[2].After || !faults[2].Drop || faults[2].Code != "" {
 		t.Fatalf("faults: %+v", faults)
 	}
+	wireAdmin(t, h, http.MethodPost, "/sim/faults", `{"action":"X","probability":1}`, 400, nil)
 	wireFail(t, h, 500, "InternalError", "DescribeVpcs")
 	wireAdmin(t, h, http.MethodPost, "/sim/faults", `{"action":"X","code":"Y","probability":2}`, 400, nil)
 	wireAdmin(t, h, http.MethodDelete, "/sim/faults", "", 200, nil)

@@ -179,8 +179,10 @@ func validateFaults(faults []Fault) error {
 		switch {
 		case f.Action == "":
 			return fmt.Errorf("%s.action: required (an action name or \"*\")", field)
-		case f.Code == "":
-			return fmt.Errorf("%s.code: required", field)
+		case f.Drop && (f.Code != "" || f.Message != "" || f.Status != 0):
+			return fmt.Errorf("%s.drop: a dropped connection has no code, message or status", field)
+		case f.Code == "" && !f.Drop:
+			return fmt.Errorf("%s.code: required (or \"drop\": true)", field)
 		case f.Probability < 0 || f.Probability > 1:
 			return fmt.Errorf("%s.probability: %v is not between 0 and 1", field, f.Probability)
 		case f.Count < 0:

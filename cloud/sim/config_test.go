@@ -34,7 +34,8 @@ func TestParseConfig(t *testing.T) {
 	  "delays": {"attach": "1s", "detach": "2s", "imdsLag": "250ms"},
 	  "throttle": {"enabled": true, "mutating": {"size": 10, "refillPerSecond": 2}},
 	  "latency": {"*": "5ms", "AttachNetworkInterface": "100ms"},
-	  "faults": [{"action": "CreateNetworkInterface", "code": "InsufficientFreeAddressesInSubnet", "probability": 0.5}],
+	  "faults": [{"action": "CreateNetworkInterface", "code": "InsufficientFreeAddressesInSubnet", "probability": 0.5},
+	             {"action": "AssignPrivateIpAddresses", "after": true, "drop": true, "probability": 0.1, "count": 2}],
 	  "vpcs": [{"cidr": "10.0.0.0/16", "subnets": [
 	    {"name": "a", "availabilityZone": "eu-west-1a", "cidr": "10.0.0.0/24"},
 	    {"availabilityZone": "eu-west-1b", "cidr": "10.0.1.0/24"}]}],
@@ -53,6 +54,10 @@ func TestParseConfig(t *testing.T) {
 	if got := s.Knobs().Latency()["AttachNetworkInterface"]; got != 100*time.Millisecond {
 		t.Fatalf("latency: %v", got)
 	}
+	want := Fault{Action: "AssignPrivateIpAddresses", After: true, Drop: true, Probability: 0.1, Count: 2}
+	if fs := s.Knobs().Faults(); len(fs) != 2 || fs[1] != want {
+		t.Fatalf("faults: %+v", fs)
+	}
 	if th := s.Knobs().Throttle(); !th.Enabled || th.Mutating.Size != 10 {
 		t.Fatalf("throttle: %+v", th)
 	}
@@ -68,6 +73,9 @@ func TestParseConfig(t *testing.T) {
 		{`{"region":"r","instances":[{"type":"m5.large","subnet":"a"}]}`, "instances[0].subnet"},
 		{`{"region":"r","faults":[{"action":"A","code":"C","probability":1.5}]}`, "faults[0].probability"},
 		{`{"region":"r","faults":[{"code":"C"}]}`, "faults[0].action"},
+		{`{"region":"r","faults":[{"action":"A","probability":1}]}`, "faults[0].code"},
+		{`{"region":"r","faults":[{"action":"A","code":"C","drop":true,"probability":1}]}`, "faults[0].drop"},
+		{`{"region":"r","faults":[{"action":"A","status":500,"drop":true,"probability":1}]}`, "faults[0].drop"},
 		{`{"region":"r","bogus":true}`, "bogus"},
 		{`{"region":"r"} {}`, "trailing"},
 	}

@@ -76,13 +76,13 @@ func (a *ec2API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeEC2Error(w, reqID, perr)
 		return
 	}
-	latency, admitErr := a.knobs.Admit(action)
+	latency, inj := a.knobs.Admit(action)
 	if !sleepCtx(r.Context(), latency) {
 		dropConnection(w) // the caller is gone, or the server is closing
 		return
 	}
-	if admitErr != nil {
-		writeEC2Error(w, reqID, admitErr)
+	if inj != nil {
+		inject(w, reqID, inj)
 		return
 	}
 	body, aerr := a.call(r.Context(), action, version, vals, reqID)
@@ -91,10 +91,23 @@ func (a *ec2API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeEC2Error(w, reqID, aerr)
 		return
 	}
+	if inj := a.knobs.AfterAction(action); inj != nil {
+		inject(w, reqID, inj) // the action's change stays made
+		return
+	}
 	if err := writeEC2Response(w, action, reqID, body); err != nil {
 		a.log.Error("ec2 response", "action", action, "err", err)
 		writeEC2Error(w, reqID, internalError())
 	}
+}
+
+// inject answers what a fault or the throttle injected.
+func inject(w http.ResponseWriter, reqID string, inj *Injection) {
+	if inj.Drop {
+		dropConnection(w)
+		return
+	}
+	writeEC2Error(w, reqID, inj.Err)
 }
 
 // call parses the parameters and runs the action.

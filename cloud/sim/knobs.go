@@ -52,15 +52,37 @@ func DefaultThrottle() ThrottleConfig {
 	}
 }
 
-// Fault injects an EC2 error into an action with a probability; Count > 0
-// limits how many times it fires. Action "*" matches every action.
+// Fault injects an EC2 error, or a dropped connection, into an action with
+// a probability; Count > 0 limits how many times it fires. Action "*"
+// matches every action.
+//
+// By default a fault fires before the action, which then does not run.
+// With After it fires only once the action has succeeded: the change is
+// made, and the client sees the error all the same. That is how ENIs and
+// addresses leak in real life.
 type Fault struct {
 	Action      string  `json:"action"`
-	Code        string  `json:"code"`
+	Code        string  `json:"code,omitempty"`
 	Message     string  `json:"message,omitempty"`
 	Status      int     `json:"status,omitempty"` // default by code: 503 for RequestLimitExceeded, 500 for InternalError and Unavailable, else 400
 	Probability float64 `json:"probability"`
 	Count       int     `json:"count,omitempty"`
+	After       bool    `json:"after,omitempty"`
+	// Drop closes the connection without an answer (the client sees a
+	// transport error) instead of answering an error: no Code, Message
+	// or Status.
+	Drop bool `json:"drop,omitempty"`
+}
+
+// StatDropped is the code under which Stats.Errors counts the connections
+// a fault dropped.
+const StatDropped = "ConnectionDropped"
+
+// Injection is what a client gets in place of an action's answer: the EC2
+// error Err or, when Drop, no answer at all.
+type Injection struct {
+	Err  *APIError
+	Drop bool
 }
 
 // Stats counts EC2 API calls per action.
@@ -188,10 +210,11 @@ func (k *Knobs) Throttle() ThrottleConfig {
 
 // Admit is called once per EC2 request before the action runs. It counts
 // the call and returns the latency to add and, when the request is
-// throttled or a fault fires, the error to answer instead. Admit counts
-// the errors it returns itself (in Errors, and a throttled call also in
-// Throttled); the caller then calls Record only for an action that ran.
-func (k *Knobs) Admit(action string) (time.Duration, *APIError) {
+// throttled or a fault fires, what the client gets instead of running the
+// action. Admit counts what it injects itself (in Errors, and a throttled
+// call also in Throttled); the caller then calls Record only for an action
+// that ran.
+func (k *Knobs) Admit(action string) (time.Duration, *Injection) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	k.stats.Calls[action]++
@@ -202,13 +225,18 @@ func (k *Knobs) Admit(action string) (time.Duration, *APIError) {
 	if !k.take(action) {
 		k.stats.Throttled[action]++
 		k.countError(action, CodeRequestLimitExceeded)
-		return lat, throttledError()
+		return lat, &Injection{Err: throttledError()}
 	}
-	if e := k.fire(action); e != nil {
-		k.countError(action, e.Code)
-		return lat, e
-	}
-	return lat, nil
+	return lat, k.fire(action, false)
+}
+
+// AfterAction is called once an action has succeeded: when a fault with
+// After fires, it returns what the client gets instead of the answer, and
+// counts it.
+func (k *Knobs) AfterAction(action string) *Injection {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.fire(action, true)
 }
 
 func throttledError() *APIError {
@@ -265,11 +293,12 @@ func NonMutating(action string) bool {
 	return false
 }
 
-// fire returns the error of the first fault on the action that fires.
-func (k *Knobs) fire(action string) *APIError {
+// fire returns the injection of the first fault on the action, firing
+// before it or after it, that fires, and counts it.
+func (k *Knobs) fire(action string, after bool) *Injection {
 	for i := range k.faults {
 		f := &k.faults[i]
-		if f.Action != action && f.Action != "*" {
+		if (f.Action != action && f.Action != "*") || f.After != after {
 			continue
 		}
 		if f.Count > 0 && f.fired >= f.Count {
@@ -279,7 +308,13 @@ func (k *Knobs) fire(action string) *APIError {
 			continue
 		}
 		f.fired++
-		return faultError(f.Fault)
+		if f.Drop {
+			k.countError(action, StatDropped)
+			return &Injection{Drop: true}
+		}
+		e := faultError(f.Fault)
+		k.countError(action, e.Code)
+		return &Injection{Err: e}
 	}
 	return nil
 }

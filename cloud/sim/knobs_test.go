@@ -28,7 +28,7 @@ func TestKnobsThrottleBurstThenRefill(t *testing.T) {
 		NonMutating: Bucket{Size: 5, RefillPerSecond: 1},
 		PerAction:   map[string]Bucket{"CreateTags": {Size: 1, RefillPerSecond: 0.5}}})
 	admit := func(action string) bool {
-		_, err := k.Admit(action)
+		_, err := admitErr(k, action)
 		if err != nil && (err.Code != CodeRequestLimitExceeded || err.Status != 503 || err.Message != "Request limit exceeded.") {
 			t.Fatalf("throttle error %+v", err)
 		}
@@ -104,7 +104,7 @@ func TestKnobsFaults(t *testing.T) {
 			k.AddFault(tc.fault)
 			fired := 0
 			for range tc.calls {
-				_, err := k.Admit(tc.action)
+				_, err := admitErr(k, tc.action)
 				if err == nil {
 					continue
 				}
@@ -130,7 +130,7 @@ func TestKnobsFaultProbability(t *testing.T) {
 		k.AddFault(Fault{Action: "*", Code: "InternalError", Probability: 0.3})
 		out := make([]bool, 2000)
 		for i := range out {
-			_, err := k.Admit("DescribeSubnets")
+			_, err := admitErr(k, "DescribeSubnets")
 			out[i] = err != nil
 		}
 		return out
@@ -160,7 +160,7 @@ func TestKnobsFaultProbability(t *testing.T) {
 	}
 	k.AddFault(Fault{Action: "*", Code: "X", Probability: 1})
 	k.ClearFaults()
-	if _, err := k.Admit("A"); err != nil {
+	if _, err := admitErr(k, "A"); err != nil {
 		t.Fatalf("fault after ClearFaults: %v", err)
 	}
 }
@@ -173,7 +173,7 @@ func TestKnobsLatencyAndStats(t *testing.T) {
 		action string
 		want   time.Duration
 	}{{"AttachNetworkInterface", time.Second}, {"DescribeSubnets", 10 * time.Millisecond}} {
-		if d, err := k.Admit(c.action); d != c.want || err != nil {
+		if d, err := admitErr(k, c.action); d != c.want || err != nil {
 			t.Fatalf("%s: latency %v err %v, want %v", c.action, d, err, c.want)
 		}
 	}
@@ -206,7 +206,7 @@ func TestKnobsConcurrentAdmit(t *testing.T) {
 		go func() {
 			ok := 0
 			for range 50 {
-				if _, err := k.Admit("AssignPrivateIpAddresses"); err == nil {
+				if _, err := admitErr(k, "AssignPrivateIpAddresses"); err == nil {
 					ok++
 				}
 			}
@@ -220,5 +220,57 @@ func TestKnobsConcurrentAdmit(t *testing.T) {
 	st := k.Stats()
 	if admitted != 100 || st.Calls["AssignPrivateIpAddresses"] != 400 || st.Throttled["AssignPrivateIpAddresses"] != 300 {
 		t.Fatalf("admitted %d, stats %+v", admitted, st)
+	}
+}
+
+// admitErr is Admit for the tests that inject only errors.
+func admitErr(k *Knobs, action string) (time.Duration, *APIError) {
+	d, inj := k.Admit(action)
+	if inj == nil {
+		return d, nil
+	}
+	return d, inj.Err
+}
+
+func TestKnobsFaultsAfterTheAction(t *testing.T) {
+	k := NewKnobs(newEngClock().Now, 1)
+	k.AddFault(Fault{Action: "CreateNetworkInterface", Code: CodeInternalError, Probability: 1, Count: 1, After: true})
+	k.AddFault(Fault{Action: "AssignPrivateIpAddresses", Drop: true, Probability: 1, Count: 1})
+	k.AddFault(Fault{Action: "DeleteNetworkInterface", Drop: true, After: true, Probability: 1})
+	steps := []struct {
+		name   string
+		after  bool // AfterAction, else Admit
+		action string
+		code   string // the error injected, "" for none
+		drop   bool
+	}{
+		{"an after fault does not fire before", false, "CreateNetworkInterface", "", false},
+		{"an after fault fires after", true, "CreateNetworkInterface", CodeInternalError, false},
+		{"its count is spent", true, "CreateNetworkInterface", "", false},
+		{"a drop before", false, "AssignPrivateIpAddresses", "", true},
+		{"a before fault does not fire after", true, "AssignPrivateIpAddresses", "", false},
+		{"no drop before", false, "DeleteNetworkInterface", "", false},
+		{"a drop after", true, "DeleteNetworkInterface", "", true},
+	}
+	for _, s := range steps {
+		var inj *Injection
+		if s.after {
+			inj = k.AfterAction(s.action)
+		} else {
+			_, inj = k.Admit(s.action)
+		}
+		switch {
+		case s.code == "" && !s.drop && inj != nil:
+			t.Fatalf("%s: injected %+v", s.name, inj)
+		case s.drop && (inj == nil || !inj.Drop || inj.Err != nil):
+			t.Fatalf("%s: %+v, want a drop", s.name, inj)
+		case s.code != "" && (inj == nil || inj.Drop || inj.Err.Code != s.code || inj.Err.Status != 500):
+			t.Fatalf("%s: %+v, want %s", s.name, inj, s.code)
+		}
+	}
+	st := k.Stats()
+	if st.Errors["CreateNetworkInterface"][CodeInternalError] != 1 || st.Errors["AssignPrivateIpAddresses"][StatDropped] != 1 ||
+		st.Errors["DeleteNetworkInterface"][StatDropped] != 1 {
+		t.Fatalf("stats %+v", st.Errors)
 	}
 }
