@@ -28,7 +28,7 @@ func (c *Cloud) AssignIPs(ctx context.Context, eniID string, n int) ([]netip.Add
 }
 
 // AssignPrefixes delegates the n lowest free aligned /28 blocks of the
-// ENI's subnet; only Nitro types can carry prefixes.
+// ENI's subnet; only an ENI of a Nitro type, or not attached, takes them.
 func (c *Cloud) AssignPrefixes(ctx context.Context, eniID string, n int) ([]netip.Prefix, error) {
 	if err := c.begin(ctx, OpAssignPrefixes, checkAssign(OpAssignPrefixes, eniID, n)); err != nil {
 		return nil, err
@@ -55,11 +55,27 @@ func (c *Cloud) eniFor(op Op, eniID string) (*cloud.ENI, error) {
 	return e, nil
 }
 
-// slotsLeft is how many more addresses (a prefix counting as one) e can
-// take under the instance type's limit.
-func (c *Cloud) slotsLeft(e *cloud.ENI) int {
-	return c.limits.IPv4PerENI - 1 - len(e.SecondaryIPs) - len(e.Prefixes)
+// unattachedAddrLimit is how many addresses (a prefix counting as one) an
+// ENI with no attachment may hold, as in ec2sim: the largest per-ENI limit
+// of any instance type. The instance type's own limit applies from attach on.
+const unattachedAddrLimit = 50
+
+// addrLimit is how many addresses e may hold: its instance type's per-ENI
+// limit while it has an attachment in any state, else unattachedAddrLimit.
+func (c *Cloud) addrLimit(e *cloud.ENI) int {
+	if e.Attachment != nil {
+		return c.limits.IPv4PerENI
+	}
+	return max(unattachedAddrLimit, c.limits.IPv4PerENI)
 }
+
+// slotsUsed is how many address slots e holds: its primary, its
+// secondaries and one per prefix.
+func slotsUsed(e *cloud.ENI) int { return 1 + len(e.SecondaryIPs) + len(e.Prefixes) }
+
+// slotsLeft is how many more addresses (a prefix counting as one) e can
+// take under its limit.
+func (c *Cloud) slotsLeft(e *cloud.ENI) int { return c.addrLimit(e) - slotsUsed(e) }
 
 // addIPsLocked assigns n secondary addresses to e, all or none.
 func (c *Cloud) addIPsLocked(op Op, e *cloud.ENI, n int) ([]netip.Addr, error) {
@@ -75,9 +91,11 @@ func (c *Cloud) addIPsLocked(op Op, e *cloud.ENI, n int) ([]netip.Addr, error) {
 	return slices.Clone(ips), nil
 }
 
-// addPrefixesLocked delegates n /28 prefixes to e, all or none.
+// addPrefixesLocked delegates n /28 prefixes to e, all or none. An ENI
+// with no attachment takes prefixes whatever the instance type; AttachENI
+// refuses it to a type that cannot carry them.
 func (c *Cloud) addPrefixesLocked(op Op, e *cloud.ENI, n int) ([]netip.Prefix, error) {
-	if !c.limits.PrefixDelegation() {
+	if e.Attachment != nil && !c.limits.PrefixDelegation() {
 		return nil, c.apiError(op, codeBadValue, "%s does not support prefix delegation: it is not a Nitro type", c.limits.Type)
 	}
 	if n > c.slotsLeft(e) {

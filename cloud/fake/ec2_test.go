@@ -54,10 +54,26 @@ func TestErrorKinds(t *testing.T) {
 			_, err := c.AssignIPs(bg, c.Instance().PrimaryENI, 1)
 			return err
 		}, "PrivateIpAddressLimitExceeded", cloud.ErrAddressLimit},
-		{"create over the address limit", Options{}, func(t *testing.T, c *Cloud) error {
-			_, err := c.CreateENI(bg, cloud.CreateENIRequest{SubnetID: c.Instance().SubnetID, SecondaryIPs: 10})
+		{"create over the unattached limit", Options{}, func(t *testing.T, c *Cloud) error {
+			_, err := c.CreateENI(bg, cloud.CreateENIRequest{SubnetID: c.Instance().SubnetID, SecondaryIPs: 50})
 			return err
 		}, "PrivateIpAddressLimitExceeded", cloud.ErrAddressLimit},
+		{"attach over the address limit", Options{}, func(t *testing.T, c *Cloud) error {
+			e, err := c.CreateENI(bg, cloud.CreateENIRequest{SubnetID: c.Instance().SubnetID, SecondaryIPs: 10})
+			if err != nil {
+				t.Fatalf("create with 11 addresses, unattached: %v", err)
+			}
+			_, err = c.AttachENI(bg, e.ID, c.Instance().ID, 1, 0)
+			return err
+		}, "PrivateIpAddressLimitExceeded", cloud.ErrAddressLimit},
+		{"attach prefixes to Xen", Options{InstanceType: "m4.large"}, func(t *testing.T, c *Cloud) error {
+			e, err := c.CreateENI(bg, cloud.CreateENIRequest{SubnetID: c.Instance().SubnetID, Prefixes: 1})
+			if err != nil {
+				t.Fatalf("create with a prefix, unattached: %v", err)
+			}
+			_, err = c.AttachENI(bg, e.ID, c.Instance().ID, 1, 0)
+			return err
+		}, "InvalidParameterValue", cloud.ErrInvalidParameter},
 		{"subnet exhausted", Options{SubnetCIDR: prefix("198.18.0.0/28")}, func(t *testing.T, c *Cloud) error {
 			// 16 - 5 reserved - 1 primary = 10 free.
 			_, err := c.AssignIPs(bg, c.Instance().PrimaryENI, 9)
@@ -393,5 +409,40 @@ func TestOccupyVacate(t *testing.T) {
 	}
 	if s, _ := c.Subnet(subID); s.AvailableIPs != 10 {
 		t.Fatalf("AvailableIPs = %d, want 10", s.AvailableIPs)
+	}
+}
+
+// TestUnattachedAddressLimit: as in ec2sim, an ENI with no attachment may
+// hold up to 50 addresses and prefixes of any type; the instance type's
+// limits apply from attach on, and an ENI the instance cannot carry stays
+// available, holding its addresses, until someone deletes it.
+func TestUnattachedAddressLimit(t *testing.T) {
+	c := newFake(t, Options{InstanceType: "m4.large"}) // Xen, 10 per ENI
+	inst := c.Instance()
+	e, err := c.CreateENI(bg, cloud.CreateENIRequest{SubnetID: inst.SubnetID, SecondaryIPs: 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.AssignIPs(bg, e.ID, 29); err != nil {
+		t.Fatalf("up to 50 addresses unattached: %v", err)
+	}
+	if _, err := c.AssignPrefixes(bg, e.ID, 1); !errors.Is(err, cloud.ErrAddressLimit) {
+		t.Fatalf("a 51st slot: err = %v, want ErrAddressLimit", err)
+	}
+	if _, err := c.AttachENI(bg, e.ID, inst.ID, 1, 0); !errors.Is(err, cloud.ErrAddressLimit) {
+		t.Fatalf("attach 50 addresses to a 10-address type: err = %v, want ErrAddressLimit", err)
+	}
+	got, ok := c.ENI(e.ID)
+	if !ok || got.Status != cloud.ENIAvailable || got.Attachment != nil || len(got.SecondaryIPs) != 49 {
+		t.Fatalf("after a refused attach the ENI = %+v, %v; want it available with its addresses", got, ok)
+	}
+	if err := c.UnassignIPs(bg, e.ID, got.SecondaryIPs[:40]); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.AttachENI(bg, e.ID, inst.ID, 1, 0); err != nil {
+		t.Fatalf("attach 10 addresses: %v", err)
+	}
+	if _, err := c.AssignIPs(bg, e.ID, 1); !errors.Is(err, cloud.ErrAddressLimit) {
+		t.Fatalf("assign beyond the type's limit once attached: err = %v, want ErrAddressLimit", err)
 	}
 }

@@ -86,7 +86,7 @@ func (c *Cloud) completeLocked(e *cloud.ENI, at time.Time) {
 
 // AttachENI attaches a detached ENI to the instance at a device index of a
 // network card; it counts against the card's and the instance's ENI limits
-// from this call on. The attachment is "attaching" for the attach delay,
+// from this call on, and its addresses must fit the instance type. The attachment is "attaching" for the attach delay,
 // then "attached".
 func (c *Cloud) AttachENI(ctx context.Context, eniID, instanceID string, deviceIndex, networkCard int) (string, error) {
 	if err := c.begin(ctx, OpAttachENI, checkAttach(eniID, instanceID, deviceIndex, networkCard)); err != nil {
@@ -103,6 +103,9 @@ func (c *Cloud) AttachENI(ctx context.Context, eniID, instanceID string, deviceI
 		return "", c.apiError(OpAttachENI, codeInUse, "network interface %s is in use (%s)", eniID, e.Attachment.State)
 	}
 	if err := c.checkSlot(deviceIndex, networkCard); err != nil {
+		return "", err
+	}
+	if err := c.checkAddrsFit(e); err != nil {
 		return "", err
 	}
 	now := c.now()
@@ -143,6 +146,19 @@ func (c *Cloud) checkSlot(deviceIndex, networkCard int) error {
 	}
 	if onCard >= cardMax || total >= c.limits.MaxENIs {
 		return c.apiError(OpAttachENI, codeENILimit, "interface count exceeds the limit for %s", c.limits.Type)
+	}
+	return nil
+}
+
+// checkAddrsFit verifies that the instance type can carry what e holds:
+// prefixes only on Nitro, and no more addresses than its per-ENI limit. An
+// ENI that fails stays available, and must be deleted or it leaks.
+func (c *Cloud) checkAddrsFit(e *cloud.ENI) error {
+	if len(e.Prefixes) > 0 && !c.limits.PrefixDelegation() {
+		return c.apiError(OpAttachENI, codeBadValue, "%s does not support prefix delegation: it is not a Nitro type", c.limits.Type)
+	}
+	if n := slotsUsed(e); n > c.limits.IPv4PerENI {
+		return c.apiError(OpAttachENI, codeAddressLimit, "%s holds %d addresses, %s takes %d per interface", e.ID, n, c.limits.Type, c.limits.IPv4PerENI)
 	}
 	return nil
 }
