@@ -373,3 +373,34 @@ func TestErrorKinds(t *testing.T) {
 		})
 	}
 }
+
+// TestCreateENIRetryKeepsClientToken: every attempt of one CreateENI
+// carries the same client token, so EC2 can tell a retry from a new
+// request; a new CreateENI call gets a new token.
+func TestCreateENIRetryKeepsClientToken(t *testing.T) {
+	created := "<networkInterface>" + strings.TrimSuffix(strings.TrimPrefix(eniXML("eni-new", 1), "<item>"), "</item>") + "</networkInterface>"
+	f := newFakeEC2(t, func(n int, action string, _ url.Values) reply {
+		if n == 1 {
+			return errReply(500, "InternalError", "An internal error has occurred.", "r1")
+		}
+		return okReply(action, created)
+	})
+	o, _ := testOptions(f.srv.URL)
+	c := newTestEC2(t, o)
+	for range 2 {
+		if _, err := c.CreateENI(context.Background(), cloud.CreateENIRequest{SubnetID: "subnet-1"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	reqs := f.requests()
+	if len(reqs) != 3 {
+		t.Fatalf("server saw %d requests, want 3 (a retried call, then another call)", len(reqs))
+	}
+	first, retry, next := reqs[0].Get("ClientToken"), reqs[1].Get("ClientToken"), reqs[2].Get("ClientToken")
+	if first == "" || retry != first {
+		t.Errorf("client tokens of the two attempts = %q, %q; want one non-empty token", first, retry)
+	}
+	if next == "" || next == first {
+		t.Errorf("client token of the next call = %q, want a new one (first was %q)", next, first)
+	}
+}

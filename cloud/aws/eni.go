@@ -17,8 +17,10 @@ import (
 // above any instance type's limit, far below int32 overflow.
 const maxCount = 1 << 16
 
-// CreateENI implements cloud.ENIAPI. The SDK fills in a client token, so a
-// retried attempt cannot create a second ENI.
+// CreateENI implements cloud.ENIAPI. The SDK fills in a client token that
+// every attempt of the call carries, so a retried attempt cannot create a
+// second ENI. Each call gets a new token: a caller that repeats a call
+// whose answer it never saw (a timeout) may leave an ENI behind.
 func (c *EC2) CreateENI(ctx context.Context, req cloud.CreateENIRequest) (cloud.ENI, error) {
 	switch {
 	case req.SubnetID == "":
