@@ -52,7 +52,8 @@ type ENIAPI interface {
 	// (ErrInvalidParameter otherwise).
 	Subnets(ctx context.Context, ids ...string) ([]Subnet, error)
 	// InstanceENIs lists every ENI attached to the instance, in any
-	// attachment state, ordered by device index.
+	// attachment state, ordered by network card, then device index (it
+	// repeats across cards), then id.
 	InstanceENIs(ctx context.Context, instanceID string) ([]ENI, error)
 	// ENIs lists the ENIs that match the filter, across every page.
 	ENIs(ctx context.Context, f ENIFilter) ([]ENI, error)
