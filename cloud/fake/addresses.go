@@ -15,7 +15,7 @@ func (c *Cloud) AssignIPs(ctx context.Context, eniID string, n int) ([]netip.Add
 		return nil, err
 	}
 	defer c.lock()()
-	e, err := c.eniFor(OpAssignIPs, eniID)
+	e, err := c.eniLocked(OpAssignIPs, eniID)
 	if err != nil {
 		return nil, err
 	}
@@ -34,7 +34,7 @@ func (c *Cloud) AssignPrefixes(ctx context.Context, eniID string, n int) ([]neti
 		return nil, err
 	}
 	defer c.lock()()
-	e, err := c.eniFor(OpAssignPrefixes, eniID)
+	e, err := c.eniLocked(OpAssignPrefixes, eniID)
 	if err != nil {
 		return nil, err
 	}
@@ -44,15 +44,6 @@ func (c *Cloud) AssignPrefixes(ctx context.Context, eniID string, n int) ([]neti
 	}
 	c.recordLocked()
 	return prefixes, nil
-}
-
-// eniFor finds the ENI an assignment or a release is for.
-func (c *Cloud) eniFor(op Op, eniID string) (*cloud.ENI, error) {
-	e, ok := c.enis[eniID]
-	if !ok {
-		return nil, c.apiError(op, codeENINotFound, "network interface %q does not exist", eniID)
-	}
-	return e, nil
 }
 
 // unattachedAddrLimit is how many addresses (a prefix counting as one) an
@@ -120,7 +111,7 @@ func (c *Cloud) UnassignIPs(ctx context.Context, eniID string, ips []netip.Addr)
 		return err
 	}
 	defer c.lock()()
-	e, err := c.eniFor(OpUnassignIPs, eniID)
+	e, err := c.eniLocked(OpUnassignIPs, eniID)
 	if err != nil {
 		return err
 	}
@@ -142,7 +133,7 @@ func (c *Cloud) UnassignPrefixes(ctx context.Context, eniID string, prefixes []n
 		return err
 	}
 	defer c.lock()()
-	e, err := c.eniFor(OpUnassignPrefixes, eniID)
+	e, err := c.eniLocked(OpUnassignPrefixes, eniID)
 	if err != nil {
 		return err
 	}

@@ -52,9 +52,9 @@ func (c *Cloud) Subnets(ctx context.Context, ids ...string) ([]cloud.Subnet, err
 	defer c.lock()()
 	out := make([]cloud.Subnet, 0, len(ids))
 	for i, id := range ids {
-		p, ok := c.subnets[id]
-		if !ok {
-			return nil, c.apiError(OpSubnets, codeSubnetNotFound, "subnet %q does not exist", id)
+		p, err := c.subnetLocked(OpSubnets, id)
+		if err != nil {
+			return nil, err
 		}
 		if !slices.Contains(ids[:i], id) {
 			out = append(out, p.snapshot())
@@ -90,8 +90,8 @@ func (c *Cloud) ENIs(ctx context.Context, f cloud.ENIFilter) ([]cloud.ENI, error
 	}
 	defer c.lock()()
 	for _, id := range f.IDs {
-		if _, ok := c.enis[id]; !ok {
-			return nil, c.apiError(OpENIs, codeENINotFound, "network interface %q does not exist", id)
+		if _, err := c.eniLocked(OpENIs, id); err != nil {
+			return nil, err
 		}
 	}
 	return c.selectLocked(func(e *cloud.ENI) bool { return matches(e, f) }), nil
@@ -128,9 +128,15 @@ func (c *Cloud) CreateENI(ctx context.Context, req cloud.CreateENIRequest) (clou
 		return cloud.ENI{}, err
 	}
 	defer c.lock()()
-	p, ok := c.subnets[req.SubnetID]
-	if !ok {
-		return cloud.ENI{}, c.apiError(OpCreateENI, codeSubnetNotFound, "subnet %q does not exist", req.SubnetID)
+	p, err := c.subnetLocked(OpCreateENI, req.SubnetID)
+	if err != nil {
+		return cloud.ENI{}, err
+	}
+	if err := c.checkTagsLocked(OpCreateENI, nil, req.Tags); err != nil {
+		return cloud.ENI{}, err
+	}
+	if err := c.checkGroupsLocked(OpCreateENI, req.SecurityGroups); err != nil {
+		return cloud.ENI{}, err
 	}
 	primary, ok := p.takeIPs(1)
 	if !ok {
@@ -142,7 +148,6 @@ func (c *Cloud) CreateENI(ctx context.Context, req cloud.CreateENIRequest) (clou
 	}
 	e := c.newENI(p, primary[0], req.Description, groups)
 	maps.Copy(e.Tags, req.Tags)
-	var err error
 	if req.Prefixes > 0 {
 		_, err = c.addPrefixesLocked(OpCreateENI, e, req.Prefixes)
 	} else if req.SecondaryIPs > 0 {
@@ -156,15 +161,22 @@ func (c *Cloud) CreateENI(ctx context.Context, req cloud.CreateENIRequest) (clou
 	return cloneENI(e), nil
 }
 
-// TagENI adds or overwrites tags of an ENI.
+// TagENI adds or overwrites tags of an ENI, all or none. Like CreateTags,
+// it answers InvalidID to an id that is not an ENI id.
 func (c *Cloud) TagENI(ctx context.Context, eniID string, tags map[string]string) error {
 	if err := c.begin(ctx, OpTagENI, checkTags(eniID, tags)); err != nil {
 		return err
 	}
 	defer c.lock()()
-	e, ok := c.enis[eniID]
-	if !ok {
-		return c.apiError(OpTagENI, codeENINotFound, "network interface %q does not exist", eniID)
+	if !wellFormed("eni-", eniID) {
+		return c.apiError(OpTagENI, codeInvalidID, "the id %q is not valid", eniID)
+	}
+	e, err := c.eniLocked(OpTagENI, eniID)
+	if err != nil {
+		return err
+	}
+	if err := c.checkTagsLocked(OpTagENI, e.Tags, tags); err != nil {
+		return err
 	}
 	maps.Copy(e.Tags, tags)
 	return nil

@@ -156,19 +156,24 @@ func TestErrorKinds(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c := newFake(t, tt.opts)
-			err := tt.do(t, c)
-			var apiErr *cloud.APIError
-			if !errors.As(err, &apiErr) {
-				t.Fatalf("err = %v, want *cloud.APIError %s", err, tt.code)
-			}
-			if apiErr.Code != tt.code || apiErr.Kind != tt.kind || apiErr.RequestID == "" {
-				t.Errorf("err = %+v, want code %s kind %v", apiErr, tt.code, tt.kind)
-			}
-			if tt.kind != nil && !errors.Is(err, tt.kind) {
-				t.Errorf("errors.Is(%v) = false", tt.kind)
-			}
+			checkAPIError(t, tt.do(t, newFake(t, tt.opts)), tt.code, tt.kind)
 		})
+	}
+}
+
+// checkAPIError fails the test unless err is a *cloud.APIError with the
+// given EC2 code and sentinel kind, and a request id.
+func checkAPIError(t *testing.T, err error, code string, kind error) {
+	t.Helper()
+	var apiErr *cloud.APIError
+	if !errors.As(err, &apiErr) {
+		t.Fatalf("err = %v, want *cloud.APIError %s", err, code)
+	}
+	if apiErr.Code != code || apiErr.Kind != kind || apiErr.RequestID == "" {
+		t.Errorf("err = %+v, want code %s kind %v", apiErr, code, kind)
+	}
+	if kind != nil && !errors.Is(err, kind) {
+		t.Errorf("errors.Is(%v) = false", kind)
 	}
 }
 

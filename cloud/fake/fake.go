@@ -49,7 +49,7 @@ type Options struct {
 	// test can make a tiny instance, e.g. 2 ENIs of 3 addresses). Its Type
 	// defaults to InstanceType.
 	Limits         *cloud.InstanceTypeLimits
-	InstanceID     string
+	InstanceID     string // i- and 1 to 17 lowercase hex digits, as EC2's
 	Region         string
 	AZ             string
 	VPCCIDRs       []netip.Prefix // the first is the primary CIDR block
@@ -101,6 +101,9 @@ var _ cloud.ENIAPI = (*Cloud)(nil)
 // holding the lowest free address of its subnet.
 func New(opts Options) (*Cloud, error) {
 	opts = withDefaults(opts)
+	if !wellFormed("i-", opts.InstanceID) {
+		return nil, fmt.Errorf("fake: instance id %q: want i- and 1 to 17 lowercase hex digits, as EC2's", opts.InstanceID)
+	}
 	limits, err := resolveLimits(opts)
 	if err != nil {
 		return nil, err

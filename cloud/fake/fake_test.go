@@ -59,6 +59,8 @@ func TestNewOptions(t *testing.T) {
 	}{
 		{"built-in type", Options{InstanceType: "c6in.32xlarge"}, false},
 		{"unknown type", Options{InstanceType: "zz9.huge"}, true},
+		{"malformed instance id", Options{InstanceID: "node-1"}, true},
+		{"short instance id", Options{InstanceID: "i-0abc1234"}, false},
 		{"custom limits", Options{InstanceType: "tiny.test", Limits: &cloud.InstanceTypeLimits{MaxENIs: 2, IPv4PerENI: 3, Hypervisor: cloud.HypervisorNitro}}, false},
 		{"unusable limits", Options{Limits: &cloud.InstanceTypeLimits{}}, true},
 		{"subnet outside VPC", Options{SubnetCIDR: prefix("10.0.0.0/24")}, true},

@@ -93,10 +93,12 @@ func (c *Cloud) AttachENI(ctx context.Context, eniID, instanceID string, deviceI
 		return "", err
 	}
 	defer c.lock()()
-	e, ok := c.enis[eniID]
+	e, err := c.eniLocked(OpAttachENI, eniID)
 	switch {
-	case !ok:
-		return "", c.apiError(OpAttachENI, codeENINotFound, "network interface %q does not exist", eniID)
+	case err != nil:
+		return "", err
+	case !wellFormed("i-", instanceID):
+		return "", c.apiError(OpAttachENI, codeInstanceMalformed, "invalid id: %q", instanceID)
 	case instanceID != c.inst.ID:
 		return "", c.apiError(OpAttachENI, codeInstanceNotFound, "instance %q does not exist", instanceID)
 	case e.Attachment != nil:
@@ -196,9 +198,9 @@ func (c *Cloud) DeleteENI(ctx context.Context, eniID string) error {
 		return err
 	}
 	defer c.lock()()
-	e, ok := c.enis[eniID]
-	if !ok {
-		return c.apiError(OpDeleteENI, codeENINotFound, "network interface %q does not exist", eniID)
+	e, err := c.eniLocked(OpDeleteENI, eniID)
+	if err != nil {
+		return err
 	}
 	if e.Attachment != nil {
 		return c.apiError(OpDeleteENI, codeInUse, "network interface %s is currently in use (%s)", eniID, e.Attachment.State)
@@ -220,9 +222,9 @@ func (c *Cloud) SetDeleteOnTermination(ctx context.Context, eniID, attachmentID 
 		return err
 	}
 	defer c.lock()()
-	e, ok := c.enis[eniID]
-	if !ok {
-		return c.apiError(OpSetDeleteOnTermination, codeENINotFound, "network interface %q does not exist", eniID)
+	e, err := c.eniLocked(OpSetDeleteOnTermination, eniID)
+	if err != nil {
+		return err
 	}
 	if e.Attachment == nil || e.Attachment.ID != attachmentID {
 		return c.apiError(OpSetDeleteOnTermination, codeAttachmentNotFound, "attachment %q of %s does not exist", attachmentID, eniID)
