@@ -132,6 +132,9 @@ func (c *Cloud) CreateENI(ctx context.Context, req cloud.CreateENIRequest) (clou
 	if err != nil {
 		return cloud.ENI{}, err
 	}
+	if limit := max(unattachedAddrLimit, c.limits.IPv4PerENI); 1+req.SecondaryIPs+req.Prefixes > limit {
+		return cloud.ENI{}, c.apiError(OpCreateENI, codeAddressLimit, "an interface can hold at most %d addresses", limit)
+	}
 	if err := c.checkTagsLocked(OpCreateENI, nil, req.Tags); err != nil {
 		return cloud.ENI{}, err
 	}

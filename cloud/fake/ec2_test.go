@@ -58,6 +58,13 @@ func TestErrorKinds(t *testing.T) {
 			_, err := c.CreateENI(bg, cloud.CreateENIRequest{SubnetID: c.Instance().SubnetID, SecondaryIPs: 50})
 			return err
 		}, "PrivateIpAddressLimitExceeded", cloud.ErrAddressLimit},
+		{"over the limit in a full subnet", Options{SubnetCIDR: prefix("198.18.0.0/28")}, func(t *testing.T, c *Cloud) error {
+			if _, err := c.OccupyN(c.Instance().SubnetID, 10); err != nil {
+				t.Fatal(err)
+			}
+			_, err := c.CreateENI(bg, cloud.CreateENIRequest{SubnetID: c.Instance().SubnetID, SecondaryIPs: 50})
+			return err
+		}, "PrivateIpAddressLimitExceeded", cloud.ErrAddressLimit},
 		{"attach over the address limit", Options{}, func(t *testing.T, c *Cloud) error {
 			e, err := c.CreateENI(bg, cloud.CreateENIRequest{SubnetID: c.Instance().SubnetID, SecondaryIPs: 10})
 			if err != nil {
