@@ -65,16 +65,46 @@ type xCreateENI struct {
 	ClientToken      string `xml:"clientToken,omitempty"`
 }
 
+// createNetworkInterface creates an ENI, once per ClientToken.
 func (a *ec2API) createNetworkInterface(c *ec2Call) (any, error) {
 	in, perr := createENIInput(c.q)
 	if perr != nil {
 		return nil, perr
 	}
-	eni, err := a.world.CreateNetworkInterface(in)
+	var eni ENI
+	var err error
+	token := c.q.str("ClientToken")
+	if token == "" {
+		eni, err = a.world.CreateNetworkInterface(in)
+	} else {
+		eni, err = a.createENIOnce(c.q, token, in)
+	}
 	if err != nil {
 		return nil, err
 	}
-	return xCreateENI{RequestID: c.reqID, NetworkInterface: a.view.eni(eni), ClientToken: c.q.str("ClientToken")}, nil
+	return xCreateENI{RequestID: c.reqID, NetworkInterface: a.view.eni(eni), ClientToken: token}, nil
+}
+
+// createENIOnce creates an ENI unless the token was used already: then it
+// answers the first ENI as it is now (as it was, if it is gone).
+func (a *ec2API) createENIOnce(q *query, token string, in CreateENIInput) (ENI, error) {
+	if perr := checkClientToken(token); perr != nil {
+		return ENI{}, perr
+	}
+	res, err := a.tokens.once(token, q.fingerprint("ClientToken"), func() (any, error) {
+		return a.world.CreateNetworkInterface(in)
+	})
+	if err != nil {
+		return ENI{}, err
+	}
+	eni, ok := res.(ENI)
+	if !ok {
+		return ENI{}, fmt.Errorf("client token %q: result is a %T, not an ENI", token, res)
+	}
+	if now, err := a.world.DescribeNetworkInterfaces([]string{eni.ID}, nil); err == nil && len(now) == 1 {
+		eni = now[0]
+	}
+	return eni, nil
 }
 
 // createENIInput reads CreateNetworkInterface's parameters.

@@ -24,11 +24,12 @@ type ec2Action struct {
 
 // ec2API serves the EC2 Query API over a World, through the Knobs.
 type ec2API struct {
-	world *World
-	knobs *Knobs
-	view  xmlView
-	pages *pageTokens
-	log   *slog.Logger
+	world  *World
+	knobs  *Knobs
+	view   xmlView
+	pages  *pageTokens
+	tokens *clientTokens
+	log    *slog.Logger
 }
 
 // ec2Actions are the actions ec2sim answers.

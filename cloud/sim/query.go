@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"crypto/sha256"
 	"fmt"
 	"io"
 	"maps"
@@ -389,6 +390,35 @@ func nodeTags(n *qNode) ([]Tag, *APIError) {
 		out = append(out, Tag{Key: key.val, Value: it.child("Value").str()})
 	}
 	return out, nil
+}
+
+// fingerprint is a digest of the action and its parameters but those named
+// in skip (top-level names): two requests with the same parameters, in any
+// order, have the same fingerprint.
+func (q *query) fingerprint(skip ...string) string {
+	var pairs []string
+	var walk func(n *qNode)
+	walk = func(n *qNode) {
+		if n.set {
+			pairs = append(pairs, fmt.Sprintf("%d:%s=%d:%s", len(n.key), n.key, len(n.val), n.val))
+		}
+		for _, kid := range n.kids {
+			walk(kid)
+		}
+	}
+	for name, n := range q.root.kids {
+		if !slices.Contains(skip, name) {
+			walk(n)
+		}
+	}
+	slices.Sort(pairs)
+	h := sha256.New()
+	h.Write([]byte(q.action))
+	for _, p := range pairs {
+		h.Write([]byte{'\n'})
+		h.Write([]byte(p))
+	}
+	return string(h.Sum(nil))
 }
 
 // Errors of the protocol layer.

@@ -65,7 +65,7 @@ func New(cfg Config) (*Server, error) {
 	s := &Server{world: world, knobs: knobs, log: log, account: account,
 		delays: cfg.Delays}
 	api := &ec2API{world: world, knobs: knobs, view: xmlView{region: cfg.Region, account: account},
-		pages: newPageTokens(), log: log}
+		pages: newPageTokens(), tokens: newClientTokens(now), log: log}
 	admin := newAdminAPI(s)
 	s.ec2 = recoverEC2(log, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasPrefix(r.URL.Path, "/sim/") {

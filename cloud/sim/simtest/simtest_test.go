@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/credentials/ec2rolecreds"
@@ -192,3 +193,51 @@ func TestStartNilConfigIsFastAndCloses(t *testing.T) {
 		t.Fatal("server still up after the test ended")
 	}
 }
+
+// TestSDKRetriesAfterADroppedAnswer drops the connection after the action
+// has succeeded, once, and lets the SDK retry as it does by default:
+// CreateNetworkInterface is idempotent through the ClientToken the SDK
+// fills in (one ENI), AssignPrivateIpAddresses by count is not (the
+// addresses of the lost answer leak).
+func TestSDKRetriesAfterADroppedAnswer(t *testing.T) {
+	srv := simtest.Start(t, nil)
+	c := ec2.NewFromConfig(aws.Config{
+		Region:      "us-west-2",
+		Credentials: credentials.NewStaticCredentialsProvider("AKID", "SECRET", ""),
+	}, func(o *ec2.Options) {
+		o.BaseEndpoint = aws.String(srv.EC2URL())
+		o.Retryer = retry.NewStandard(func(so *retry.StandardOptions) { so.Backoff = noBackoff{} })
+	})
+	ctx := context.Background()
+	inst, _ := srv.World().DefaultInstance()
+
+	srv.Knobs().AddFault(sim.Fault{Action: "CreateNetworkInterface", Drop: true, After: true, Probability: 1, Count: 1})
+	cr, err := c.CreateNetworkInterface(ctx, &ec2.CreateNetworkInterfaceInput{SubnetId: &inst.SubnetID})
+	if err != nil {
+		t.Fatalf("CreateNetworkInterface: %v", err)
+	}
+	st := srv.World().Snapshot()
+	if len(st.ENIs) != 2 || (st.ENIs[0].ID != *cr.NetworkInterface.NetworkInterfaceId && st.ENIs[1].ID != *cr.NetworkInterface.NetworkInterfaceId) {
+		t.Fatalf("created %s; the world has %d ENIs, want it and the primary", *cr.NetworkInterface.NetworkInterfaceId, len(st.ENIs))
+	}
+
+	srv.Knobs().AddFault(sim.Fault{Action: "AssignPrivateIpAddresses", Drop: true, After: true, Probability: 1, Count: 1})
+	as, err := c.AssignPrivateIpAddresses(ctx, &ec2.AssignPrivateIpAddressesInput{
+		NetworkInterfaceId: &inst.PrimaryENIID, SecondaryPrivateIpAddressCount: aws.Int32(2)})
+	if err != nil || len(as.AssignedPrivateIpAddresses) != 2 {
+		t.Fatalf("AssignPrivateIpAddresses: %v %+v", err, as)
+	}
+	for _, e := range srv.World().Snapshot().ENIs {
+		if e.ID == inst.PrimaryENIID && len(e.SecondaryIPs) != 4 {
+			t.Fatalf("the primary ENI has %d secondary addresses, want 4: 2 answered, 2 leaked", len(e.SecondaryIPs))
+		}
+	}
+	if st := srv.Knobs().Stats(); st.Errors["CreateNetworkInterface"][sim.StatDropped] != 1 || st.Calls["CreateNetworkInterface"] != 2 {
+		t.Fatalf("stats %+v", st)
+	}
+}
+
+// noBackoff retries at once: the SDK's standard retryer, without its waits.
+type noBackoff struct{}
+
+func (noBackoff) BackoffDelay(int, error) (time.Duration, error) { return 0, nil }
