@@ -1,10 +1,6 @@
 package sim
 
 import (
-	"crypto/hmac"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/base64"
 	"fmt"
 	"net/http"
 	"strings"
@@ -23,43 +19,25 @@ type pageRule struct {
 	defaultSize int
 }
 
-// pageTokens signs and checks NextTokens with a per-server key.
+// pageTokens makes and checks NextTokens.
 type pageTokens struct {
-	key []byte
+	signer *signer
 }
 
-func newPageTokens() *pageTokens {
-	k := make([]byte, 32)
-	_, _ = rand.Read(k)
-	return &pageTokens{key: k}
-}
-
-func (p *pageTokens) mac(payload string) []byte {
-	m := hmac.New(sha256.New, p.key)
-	m.Write([]byte(payload))
-	return m.Sum(nil)[:16]
-}
+func newPageTokens() *pageTokens { return &pageTokens{signer: newSigner()} }
 
 // token encodes the position after lastKey in an action's listing.
 func (p *pageTokens) token(action, lastKey string) string {
-	payload := action + "\n" + lastKey
-	enc := base64.RawURLEncoding
-	return enc.EncodeToString([]byte(payload)) + "." + enc.EncodeToString(p.mac(payload))
+	return p.signer.sign(action + "\n" + lastKey)
 }
 
 // lastKey checks a token and returns the key it resumes after.
 func (p *pageTokens) lastKey(action, token string) (string, bool) {
-	enc := base64.RawURLEncoding
-	body, sig, ok := strings.Cut(token, ".")
+	payload, ok := p.signer.open(token)
 	if !ok {
 		return "", false
 	}
-	payload, err1 := enc.DecodeString(body)
-	mac, err2 := enc.DecodeString(sig)
-	if err1 != nil || err2 != nil || !hmac.Equal(mac, p.mac(string(payload))) {
-		return "", false
-	}
-	act, key, ok := strings.Cut(string(payload), "\n")
+	act, key, ok := strings.Cut(payload, "\n")
 	if !ok || act != action {
 		return "", false
 	}

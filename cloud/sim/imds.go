@@ -1,10 +1,6 @@
 package sim
 
 import (
-	"crypto/hmac"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/base64"
 	"net"
 	"net/http"
 	"net/netip"
@@ -30,13 +26,11 @@ type imdsServer struct {
 	world   *World
 	account string
 	now     func() time.Time
-	key     []byte
+	signer  *signer
 }
 
 func newIMDSServer(w *World, account string, now func() time.Time) *imdsServer {
-	k := make([]byte, 32)
-	_, _ = rand.Read(k)
-	return &imdsServer{world: w, account: account, now: now, key: k}
+	return &imdsServer{world: w, account: account, now: now, signer: newSigner()}
 }
 
 // ServeHTTP routes the token endpoint and the metadata paths.
@@ -78,32 +72,18 @@ func (s *imdsServer) serveToken(w http.ResponseWriter, r *http.Request, ip netip
 	imdsText(w, http.StatusOK, s.sign(expiry, ip))
 }
 
-func (s *imdsServer) mac(payload string) []byte {
-	m := hmac.New(sha256.New, s.key)
-	m.Write([]byte(payload))
-	return m.Sum(nil)
-}
-
-// sign makes a token: base64(expiry|ip).base64(mac).
+// sign makes a token: the expiry and the caller's address, signed.
 func (s *imdsServer) sign(expiry int64, ip netip.Addr) string {
-	payload := strconv.FormatInt(expiry, 10) + "|" + ip.String()
-	enc := base64.RawURLEncoding
-	return enc.EncodeToString([]byte(payload)) + "." + enc.EncodeToString(s.mac(payload))
+	return s.signer.sign(strconv.FormatInt(expiry, 10) + "|" + ip.String())
 }
 
 // validToken checks a token's signature, expiry and address.
 func (s *imdsServer) validToken(tok string, ip netip.Addr) bool {
-	body, sig, ok := strings.Cut(tok, ".")
+	payload, ok := s.signer.open(tok)
 	if !ok {
 		return false
 	}
-	enc := base64.RawURLEncoding
-	payload, err1 := enc.DecodeString(body)
-	mac, err2 := enc.DecodeString(sig)
-	if err1 != nil || err2 != nil || !hmac.Equal(mac, s.mac(string(payload))) {
-		return false
-	}
-	exp, addr, ok := strings.Cut(string(payload), "|")
+	exp, addr, ok := strings.Cut(payload, "|")
 	if !ok || addr != ip.String() {
 		return false
 	}
