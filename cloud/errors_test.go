@@ -22,6 +22,8 @@ func TestAPIErrorKinds(t *testing.T) {
 		{"InvalidInstanceType", ErrNotFound},
 		{"InvalidIPAddress.InUse", ErrInvalidParameter},
 		{"OperationNotPermitted", ErrInvalidParameter},
+		{"InvalidSubnetID.Malformed", ErrInvalidParameter},
+		{"TagLimitExceeded", ErrInvalidParameter},
 		{"SomethingElse", nil},
 	}
 	for _, tt := range tests {
