@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"encoding/base64"
 	"fmt"
 	"net/http"
 	"strings"
@@ -8,9 +9,11 @@ import (
 
 // Pagination: a Describe answers at most MaxResults items and a NextToken
 // that resumes after the last one. Items are ordered by key (their id), and
-// the token carries the action and the last key answered, signed so that a
-// client cannot forge or mix them up: it stays valid while the world
-// changes, as EC2's do, resuming at the next key still present.
+// the token carries a digest of the request (its action and parameters but
+// NextToken, MaxResults and DryRun) and the last key answered, signed so
+// that a client cannot forge it or use it with other filters: it stays
+// valid while the world changes, as EC2's do, resuming at the next key
+// still present.
 
 // pageRule is an action's MaxResults range and its page size when
 // MaxResults is not given (0: everything).
@@ -26,19 +29,26 @@ type pageTokens struct {
 
 func newPageTokens() *pageTokens { return &pageTokens{signer: newSigner()} }
 
-// token encodes the position after lastKey in an action's listing.
-func (p *pageTokens) token(action, lastKey string) string {
-	return p.signer.sign(action + "\n" + lastKey)
+// pageScope is what a NextToken is bound to: a digest of the request's
+// action and parameters, but those that may change from page to page.
+func pageScope(q *query) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(q.fingerprint("NextToken", "MaxResults", "DryRun"))[:12])
 }
 
-// lastKey checks a token and returns the key it resumes after.
-func (p *pageTokens) lastKey(action, token string) (string, bool) {
+// token encodes the position after lastKey in the listing q asks for.
+func (p *pageTokens) token(q *query, lastKey string) string {
+	return p.signer.sign(pageScope(q) + "\n" + lastKey)
+}
+
+// lastKey checks a token against the request and returns the key it
+// resumes after.
+func (p *pageTokens) lastKey(q *query, token string) (string, bool) {
 	payload, ok := p.signer.open(token)
 	if !ok {
 		return "", false
 	}
-	act, key, ok := strings.Cut(payload, "\n")
-	if !ok || act != action {
+	scope, key, ok := strings.Cut(payload, "\n")
+	if !ok || scope != pageScope(q) {
 		return "", false
 	}
 	return key, true
@@ -63,7 +73,7 @@ func (a *ec2API) page(q *query, rule pageRule, keys []string) (int, int, string,
 	}
 	start := 0
 	if q.has("NextToken") {
-		last, ok := a.pages.lastKey(q.action, q.str("NextToken"))
+		last, ok := a.pages.lastKey(q, q.str("NextToken"))
 		if !ok {
 			return 0, 0, "", qErr(http.StatusBadRequest, "InvalidParameterValue",
 				"The parameter NextToken is not a valid pagination token.")
@@ -78,7 +88,7 @@ func (a *ec2API) page(q *query, rule pageRule, keys []string) (int, int, string,
 	}
 	next := ""
 	if end < len(keys) {
-		next = a.pages.token(q.action, keys[end-1])
+		next = a.pages.token(q, keys[end-1])
 	}
 	return start, end, next, nil
 }

@@ -360,6 +360,35 @@ func TestEC2Pagination(t *testing.T) {
 	}
 }
 
+// TestEC2NextTokenBoundToParameters checks a NextToken is good only with
+// the parameters of the request that made it (MaxResults aside), as EC2's.
+func TestEC2NextTokenBoundToParameters(t *testing.T) {
+	h := wireServer(t, wireConfig(nil)).EC2Handler()
+	inst := wireDefaults(t, h)
+	for range 7 {
+		wireOK(t, h, nil, "CreateNetworkInterface", "SubnetId", inst.SubnetID, "Description", "pod")
+	}
+	filter := []string{"Filter.1.Name", "description", "Filter.1.Value.1", "pod"}
+	var first wDescribeENIs
+	wireOK(t, h, &first, "DescribeNetworkInterfaces", append([]string{"MaxResults", "5"}, filter...)...)
+	if len(first.ENIs) != 5 || first.NextToken == "" {
+		t.Fatalf("first page: %d ENIs, token %q", len(first.ENIs), first.NextToken)
+	}
+	var rest wDescribeENIs
+	wireOK(t, h, &rest, "DescribeNetworkInterfaces", append([]string{"MaxResults", "6", "NextToken", first.NextToken}, filter...)...)
+	if len(rest.ENIs) != 2 || rest.NextToken != "" {
+		t.Fatalf("second page: %d ENIs, token %q", len(rest.ENIs), rest.NextToken)
+	}
+	for _, params := range [][]string{
+		{"NextToken", first.NextToken},
+		{"NextToken", first.NextToken, "Filter.1.Name", "description", "Filter.1.Value.1", "po*"},
+		append([]string{"NextToken", first.NextToken, "Filter.2.Name", "status", "Filter.2.Value.1", "available"}, filter...),
+		append([]string{"NextToken", first.NextToken, "IncludeManagedResources", "true"}, filter...),
+	} {
+		wireFail(t, h, 400, "InvalidParameterValue", "DescribeNetworkInterfaces", params...)
+	}
+}
+
 func TestEC2InstanceTypesPageAt100(t *testing.T) {
 	keys := make([]string, 250)
 	for i := range keys {
