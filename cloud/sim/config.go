@@ -97,7 +97,7 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 // throttling on, and realistic attach and metadata delays.
 func DefaultConfig() Config {
 	return Config{
-		Region: "us-west-2", AZ: "us-west-2a", AccountID: "123456789012",
+		Region: DefaultRegion, AZ: DefaultRegion + "a", AccountID: DefaultAccountID,
 		Delays: DelaysConfig{
 			Attach: Duration(500 * time.Millisecond), Detach: Duration(500 * time.Millisecond),
 			IMDSLag: Duration(time.Second),

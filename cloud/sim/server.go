@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -49,10 +50,7 @@ func New(cfg Config) (*Server, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	account := cfg.AccountID
-	if account == "" {
-		account = "123456789012"
-	}
+	account := cmp.Or(cfg.AccountID, DefaultAccountID)
 	world := NewWorld(WorldOptions{
 		Region: cfg.Region, AccountID: account, Now: now, Seed: cfg.Seed,
 		AttachDelay: time.Duration(cfg.Delays.Attach), DetachDelay: time.Duration(cfg.Delays.Detach),
@@ -91,44 +89,58 @@ func newConfiguredKnobs(cfg Config, now func() time.Time) *Knobs {
 	return knobs
 }
 
-// populate creates the config's VPCs, subnets and instances.
+// populate creates the config's VPCs, subnets and instances. It parses
+// what it needs itself, so that a config nobody validated fails cleanly.
 func populate(w *World, cfg Config) error {
 	subnets := map[string]string{} // name or CIDR -> id
-	defaultAZ := cfg.AZ
-	if defaultAZ == "" {
-		defaultAZ = cfg.Region + "a"
-	}
+	defaultAZ := cmp.Or(cfg.AZ, cfg.Region+"a")
 	for i, vc := range cfg.VPCs {
-		vpc, err := w.CreateVPC(netip.MustParsePrefix(vc.CIDR), tagList(vc.Tags))
-		if err != nil {
-			return fmt.Errorf("config: vpcs[%d]: %w", i, err)
-		}
-		for j, sc := range vc.Subnets {
-			tags := sc.Tags
-			if sc.Name != "" {
-				tags = mapWith(tags, "Name", sc.Name)
-			}
-			az := sc.AZ
-			if az == "" {
-				az = defaultAZ
-			}
-			sub, err := w.CreateSubnet(vpc.ID, az, netip.MustParsePrefix(sc.CIDR), tagList(tags))
-			if err != nil {
-				return fmt.Errorf("config: vpcs[%d].subnets[%d]: %w", i, j, err)
-			}
-			subnets[sc.CIDR] = sub.ID
-			if sc.Name != "" {
-				subnets[sc.Name] = sub.ID
-			}
+		if err := populateVPC(w, fmt.Sprintf("config: vpcs[%d]", i), vc, defaultAZ, subnets); err != nil {
+			return err
 		}
 	}
 	for i, ic := range cfg.Instances {
 		var ip netip.Addr
 		if ic.PrimaryIP != "" {
-			ip = netip.MustParseAddr(ic.PrimaryIP)
+			var err error
+			if ip, err = netip.ParseAddr(ic.PrimaryIP); err != nil {
+				return fmt.Errorf("config: instances[%d].primaryIp: %w", i, err)
+			}
 		}
 		if _, err := w.LaunchInstance(ic.Type, subnets[ic.Subnet], ip); err != nil {
 			return fmt.Errorf("config: instances[%d]: %w", i, err)
+		}
+	}
+	return nil
+}
+
+// populateVPC creates a VPC and its subnets, recording each subnet's id
+// under its name and CIDR; field names the VPC in errors.
+func populateVPC(w *World, field string, vc VPCConfig, defaultAZ string, subnets map[string]string) error {
+	cidr, err := netip.ParsePrefix(vc.CIDR)
+	if err != nil {
+		return fmt.Errorf("%s.cidr: %w", field, err)
+	}
+	vpc, err := w.CreateVPC(cidr, tagList(vc.Tags))
+	if err != nil {
+		return fmt.Errorf("%s: %w", field, err)
+	}
+	for j, sc := range vc.Subnets {
+		tags := sc.Tags
+		if sc.Name != "" {
+			tags = mapWith(tags, "Name", sc.Name)
+		}
+		cidr, err := netip.ParsePrefix(sc.CIDR)
+		if err != nil {
+			return fmt.Errorf("%s.subnets[%d].cidr: %w", field, j, err)
+		}
+		sub, err := w.CreateSubnet(vpc.ID, cmp.Or(sc.AZ, defaultAZ), cidr, tagList(tags))
+		if err != nil {
+			return fmt.Errorf("%s.subnets[%d]: %w", field, j, err)
+		}
+		subnets[sc.CIDR] = sub.ID
+		if sc.Name != "" {
+			subnets[sc.Name] = sub.ID
 		}
 	}
 	return nil

@@ -248,3 +248,35 @@ func TestServerCloseEndsSleepingRequests(t *testing.T) {
 		t.Fatal("the request did not end")
 	}
 }
+
+// TestPopulateReturnsErrors checks populate parses the config itself: a
+// config nobody validated fails with an error naming the field, and
+// nothing panics.
+func TestPopulateReturnsErrors(t *testing.T) {
+	vpc := func(cidr, subnet string) []VPCConfig {
+		return []VPCConfig{{CIDR: cidr, Subnets: []SubnetConfig{{Name: "a", CIDR: subnet}}}}
+	}
+	tests := []struct {
+		cfg   Config
+		field string
+	}{
+		{Config{Region: "r", VPCs: vpc("nope", "10.0.0.0/24")}, "vpcs[0].cidr"},
+		{Config{Region: "r", VPCs: vpc("10.0.0.0/16", "x")}, "vpcs[0].subnets[0].cidr"},
+		{Config{Region: "r", VPCs: vpc("10.0.0.0/16", "10.0.0.0/24"),
+			Instances: []InstanceConfig{{Type: "m5.large", Subnet: "a", PrimaryIP: "ten"}}}, "instances[0].primaryIp"},
+	}
+	for _, tc := range tests {
+		err := populate(NewWorld(WorldOptions{}), tc.cfg)
+		if err == nil || !strings.Contains(err.Error(), tc.field) {
+			t.Errorf("populate: %v, want an error naming %s", err, tc.field)
+		}
+	}
+}
+
+func TestNewDefaultsTheAccount(t *testing.T) {
+	c := wireConfig(nil)
+	c.AccountID = ""
+	if got := wireServer(t, c).World().AccountID(); got != DefaultAccountID {
+		t.Fatalf("account %q, want %s", got, DefaultAccountID)
+	}
+}
