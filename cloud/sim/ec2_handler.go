@@ -97,7 +97,7 @@ func (a *ec2API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := writeEC2Response(w, action, reqID, body); err != nil {
-		a.log.Error("ec2 response", "action", action, "err", err)
+		a.log.Error("ec2 response", logKeyAction, action, logKeyErr, err)
 		writeEC2Error(w, reqID, internalError())
 	}
 }
@@ -141,7 +141,7 @@ func (a *ec2API) toAPIError(action string, err error) *APIError {
 		}
 		return ae
 	}
-	a.log.Error("ec2 action failed", "action", action, "err", err)
+	a.log.Error("ec2 action failed", logKeyAction, action, logKeyErr, err)
 	return internalError()
 }
 

@@ -188,7 +188,7 @@ func (s *Server) Start(ec2Addr, imdsAddr string) error {
 
 func (s *Server) serve(srv *http.Server, l net.Listener, name string) {
 	if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		s.log.Error("serve", "listener", name, "err", err)
+		s.log.Error("serve", logKeyListener, name, logKeyErr, err)
 	}
 }
 
@@ -265,7 +265,7 @@ func recoverEC2(log *slog.Logger, next http.Handler) http.Handler {
 				if v == http.ErrAbortHandler {
 					panic(v)
 				}
-				log.Error("panic serving ec2", "path", r.URL.Path, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+				log.Error("panic serving ec2", logKeyPath, r.URL.Path, logKeyPanic, fmt.Sprint(v), logKeyStack, string(debug.Stack()))
 				writeEC2Error(w, newRequestID(), internalError())
 			}
 		}()
@@ -281,7 +281,7 @@ func recoverIMDS(log *slog.Logger, next http.Handler) http.Handler {
 				if v == http.ErrAbortHandler {
 					panic(v)
 				}
-				log.Error("panic serving imds", "path", r.URL.Path, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+				log.Error("panic serving imds", logKeyPath, r.URL.Path, logKeyPanic, fmt.Sprint(v), logKeyStack, string(debug.Stack()))
 				imdsText(w, http.StatusInternalServerError, "")
 			}
 		}()

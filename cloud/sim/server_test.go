@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"encoding/json"
 	"encoding/xml"
 	"io"
 	"log/slog"
@@ -278,5 +279,21 @@ func TestNewDefaultsTheAccount(t *testing.T) {
 	c.AccountID = ""
 	if got := wireServer(t, c).World().AccountID(); got != DefaultAccountID {
 		t.Fatalf("account %q, want %s", got, DefaultAccountID)
+	}
+}
+
+// TestRecoverLogsThePanic checks the record a recovered panic leaves: the
+// path, the panic value and the stack, under the package's log keys.
+func TestRecoverLogsThePanic(t *testing.T) {
+	var buf strings.Builder
+	log := slog.New(slog.NewJSONHandler(&buf, nil))
+	h := recoverEC2(log, http.HandlerFunc(func(http.ResponseWriter, *http.Request) { panic("boom") }))
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodPost, "/x", nil))
+	var rec map[string]any
+	if err := json.Unmarshal([]byte(buf.String()), &rec); err != nil {
+		t.Fatalf("log record %q: %v", buf.String(), err)
+	}
+	if rec[logKeyPath] != "/x" || rec[logKeyPanic] != "boom" || rec[logKeyStack] == "" {
+		t.Fatalf("log record %v", rec)
 	}
 }
