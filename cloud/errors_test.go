@@ -24,6 +24,8 @@ func TestAPIErrorKinds(t *testing.T) {
 		{"OperationNotPermitted", ErrInvalidParameter},
 		{"InvalidSubnetID.Malformed", ErrInvalidParameter},
 		{"TagLimitExceeded", ErrInvalidParameter},
+		{"InvalidGroup.NotFound", ErrNotFound},
+		{"IdempotentParameterMismatch", ErrInvalidParameter},
 		{"SomethingElse", nil},
 	}
 	for _, tt := range tests {
