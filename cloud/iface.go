@@ -10,7 +10,8 @@ import (
 type Metadata interface {
 	// Instance describes the node: identity, placement, primary ENI, VPC.
 	Instance(ctx context.Context) (Instance, error)
-	// ENIs lists every ENI metadata shows attached, ordered by device index.
+	// ENIs lists every ENI metadata shows attached, ordered like
+	// ENIAPI.InstanceENIs: by network card, then device index.
 	ENIs(ctx context.Context) ([]ENIMetadata, error)
 	// ENI describes the attached ENI with the given MAC; ErrNotFound when
 	// metadata does not (yet) show it.

@@ -166,7 +166,8 @@ func (d *IMDS) ENIs(ctx context.Context) ([]cloud.ENIMetadata, error) {
 		enis = append(enis, e)
 	}
 	slices.SortStableFunc(enis, func(a, b cloud.ENIMetadata) int {
-		return cmp.Or(cmp.Compare(a.DeviceIndex, b.DeviceIndex), cmp.Compare(a.NetworkCard, b.NetworkCard))
+		return cmp.Or(cmp.Compare(a.NetworkCard, b.NetworkCard), cmp.Compare(a.DeviceIndex, b.DeviceIndex),
+			cmp.Compare(a.MAC, b.MAC))
 	})
 	return enis, nil
 }

@@ -281,3 +281,30 @@ func TestStandardEnvironment(t *testing.T) {
 		t.Errorf("Instance through AWS_EC2_METADATA_SERVICE_ENDPOINT: %+v, %v", inst, err)
 	}
 }
+
+// TestIMDSENIsOrderByCard: ENIs come ordered by network card, then device
+// index, as InstanceENIs orders them (device indexes repeat across cards).
+func TestIMDSENIsOrderByCard(t *testing.T) {
+	const mac2 = "0a:1b:2c:3d:4e:52"
+	m := instanceMetadata()
+	m1 := "network/interfaces/macs/" + mac1 + "/"
+	m2 := "network/interfaces/macs/" + mac2 + "/"
+	m[m1+"network-card"], m[m1+"device-number"] = "1", "0"
+	for _, k := range []string{"subnet-id", "subnet-ipv4-cidr-block", "vpc-id", "vpc-ipv4-cidr-blocks", "security-group-ids"} {
+		m[m2+k] = m[m1+k]
+	}
+	m[m2+"device-number"], m[m2+"interface-id"], m[m2+"local-ipv4s"] = "1", "eni-2", "10.0.0.30"
+	m["network/interfaces/macs/"] += "\n" + mac2 + "/"
+	d, _, _ := newTestIMDS(t, m)
+	got, err := d.ENIs(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, e := range got {
+		ids = append(ids, e.ID)
+	}
+	if want := []string{"eni-0", "eni-2", "eni-1"}; !reflect.DeepEqual(ids, want) {
+		t.Fatalf("ENIs order = %v, want %v (card 0 by device index, then card 1)", ids, want)
+	}
+}

@@ -347,6 +347,18 @@ func TestInstanceENIsOrder(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Fatalf("InstanceENIs order = %v, want %v", got, want)
 	}
+	// Metadata lists the same ENIs in the same order.
+	mds, err := c.Metadata().ENIs(bg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got = got[:0]
+	for _, m := range mds {
+		got = append(got, slot{m.NetworkCard, m.DeviceIndex})
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("Metadata ENIs order = %v, want %v", got, want)
+	}
 }
 
 func TestENIFilter(t *testing.T) {

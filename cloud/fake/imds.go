@@ -96,7 +96,8 @@ func (c *Cloud) metadataLocked() []cloud.ENIMetadata {
 		})
 	}
 	slices.SortFunc(out, func(a, b cloud.ENIMetadata) int {
-		return cmp.Or(cmp.Compare(a.DeviceIndex, b.DeviceIndex), cmp.Compare(a.NetworkCard, b.NetworkCard))
+		return cmp.Or(cmp.Compare(a.NetworkCard, b.NetworkCard), cmp.Compare(a.DeviceIndex, b.DeviceIndex),
+			cmp.Compare(a.MAC, b.MAC))
 	})
 	return out
 }
