@@ -9,7 +9,7 @@ FUZZTIME ?= 15s
 FUZZMINIMIZETIME ?= 2s
 GOFILES   = $(shell find . -name '*.go' -not -path './.cache/*' -not -path './bin/*')
 
-.PHONY: all build test unit fuzz bench lint clean
+.PHONY: all build test unit fuzz bench lint clean proto proto-check proto-tools
 
 all: build
 
@@ -22,7 +22,7 @@ lint:
 
 # test: lint, build, every test (unit, integration against ec2sim, the AWS CLI
 # check; privileged ones need root), then a short run of each fuzz target.
-test: lint build unit fuzz
+test: proto-check lint build unit fuzz
 
 unit:
 	$(GO) test -race -count=1 ./...
@@ -36,3 +36,51 @@ bench:
 
 clean:
 	rm -rf $(BIN)
+
+# proto: the generated Go of proto/ is committed. The generators are pinned
+# and built from the Go module proxy into .cache/bin; protoc is Debian's
+# protobuf-compiler, whose version is also recorded in the generated headers.
+PROTOC             ?= protoc
+PROTOC_VERSION     := 3.21.12
+PROTO_BIN          := $(CURDIR)/.cache/bin
+PROTOC_GEN_GO      := google.golang.org/protobuf/cmd/protoc-gen-go@v1.36.12
+PROTOC_GEN_GO_GRPC := google.golang.org/grpc/cmd/protoc-gen-go-grpc@v1.6.1
+PROTO_FILES        := ipam/v1/ipam.proto
+# proto-gen,<output dir>: run protoc with the pinned plugins.
+proto-gen = $(PROTOC) -I proto \
+	--plugin=protoc-gen-go=$(PROTO_BIN)/protoc-gen-go \
+	--plugin=protoc-gen-go-grpc=$(PROTO_BIN)/protoc-gen-go-grpc \
+	--go_out=$(1) --go_opt=paths=source_relative \
+	--go-grpc_out=$(1) --go-grpc_opt=paths=source_relative \
+	$(PROTO_FILES)
+
+# proto-tools: build each pinned plugin unless the cached one already
+# reports that version.
+proto-tools:
+	@command -v $(PROTOC) >/dev/null || { echo "proto: $(PROTOC) not found: apt-get install protobuf-compiler (or run .ci/run)" >&2; exit 1; }
+	@v=$$($(PROTOC) --version); case "$$v" in *" $(PROTOC_VERSION)") ;; \
+		*) echo "proto: warning: $$v found, the committed code was generated with protoc $(PROTOC_VERSION) (Debian bookworm's protobuf-compiler): headers will differ" >&2 ;; esac
+	@set -e; for m in $(PROTOC_GEN_GO) $(PROTOC_GEN_GO_GRPC); do \
+		name=$${m%@*}; name=$${name##*/}; ver=$${m##*@}; \
+		have=$$($(PROTO_BIN)/$$name --version 2>/dev/null || true); \
+		case "$$have" in *" $$ver"|*" $${ver#v}") ;; \
+			*) echo "proto: installing $$m into $(PROTO_BIN)"; GOBIN=$(PROTO_BIN) $(GO) install $$m ;; esac; \
+	done
+
+# proto: regenerate the committed Go from proto/.
+proto: proto-tools
+	$(call proto-gen,proto)
+
+# proto-check: regenerate into a temporary directory and compare with the
+# committed files; fails when they are stale.
+proto-check: proto-tools
+	@tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	$(call proto-gen,$$tmp) || exit 1; \
+	stale=0; for f in $$(cd "$$tmp" && find . -name '*.go' | sed 's,^\./,,' | sort); do \
+		cmp -s "$$tmp/$$f" "proto/$$f" || { echo "proto: stale or missing: proto/$$f" >&2; diff -u "proto/$$f" "$$tmp/$$f" | head -40 >&2; stale=1; }; \
+	done; \
+	for f in $$(find proto -name '*.pb.go' | sort); do \
+		[ -e "$$tmp/$${f#proto/}" ] || { echo "proto: generated file with no source: $$f" >&2; stale=1; }; \
+	done; \
+	if [ $$stale -ne 0 ]; then echo "proto: the generated Go is stale: run 'make proto' and commit the result" >&2; exit 1; fi; \
+	echo "proto: generated Go is up to date"
