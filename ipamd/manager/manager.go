@@ -4,14 +4,15 @@
 // and delete ENIs), waiting until instance metadata shows each change
 // before the addresses are handed out, programming each new ENI on the host,
 // and recording the result in the datastore. It runs on a timer and is
-// woken at once when an ADD finds the pool short. It also deletes ENIs that
-// earlier runs leaked.
+// woken at once when an ADD finds the pool short. It also reconciles the
+// datastore with the cloud (Sync) and deletes ENIs that earlier runs leaked.
 package manager
 
 import (
+	"cmp"
 	"context"
-	"errors"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/vpc-cni/vpc-cni/cloud"
@@ -20,10 +21,16 @@ import (
 	"github.com/vpc-cni/vpc-cni/ipamd/pool"
 )
 
-// CONTRACT STUB: the exported signatures below are the contract with the
-// IPAM service and the daemon; bodies are filled in by the manager work.
+// Defaults of Options.
+const (
+	DefaultInterval     = 5 * time.Second
+	DefaultIMDSWait     = 60 * time.Second
+	DefaultDetachWait   = 2 * time.Minute
+	DefaultSyncInterval = time.Minute
 
-var errTODO = errors.New("not implemented")
+	// syncRetry is how soon a failed reconciliation is tried again.
+	syncRetry = 10 * time.Second
+)
 
 // Deps are the manager's collaborators.
 type Deps struct {
@@ -36,7 +43,9 @@ type Deps struct {
 	Observer Observer
 }
 
-// Observer receives the outcome of each pool action.
+// Observer receives the outcome of each pool action: "ok", an error class
+// (ClassThrottled, …), "metadata-timeout", "skipped" (the datastore changed
+// since the decision) or "canceled".
 type Observer interface {
 	PoolAction(kind pool.Kind, outcome string, d time.Duration)
 }
@@ -59,6 +68,13 @@ type Options struct {
 	// IMDSWait bounds the wait for instance metadata to show a change
 	// (default 60s, polled with backoff).
 	IMDSWait time.Duration
+	// DetachWait bounds the wait for a detaching ENI to become available
+	// before it is deleted (default 2m).
+	DetachWait time.Duration
+	// SyncInterval is how often Run reconciles the datastore with the
+	// cloud (default 1m); it also syncs sooner after an error that says
+	// the two disagree.
+	SyncInterval time.Duration
 	// Now is the clock; default time.Now.
 	Now func() time.Time
 }
@@ -72,26 +88,149 @@ type State struct {
 	// eni-limit, address-limit, prefix-fragmented, other), until when
 	// growth of that kind is held back.
 	Backoff map[string]time.Time
+	// LastSync is when the datastore was last reconciled with the cloud.
+	LastSync time.Time
 }
 
 // Manager runs the pool. Safe for concurrent use.
-type Manager struct{}
+type Manager struct {
+	ec2   cloud.ENIAPI
+	md    cloud.Metadata
+	store *datastore.Store
+	host  hostnet.Host
+	log   *slog.Logger
+	obs   Observer
+	opts  Options
+
+	// Seams for tests: the policy, the jitter source, how fast waits poll,
+	// and the leaked-ENI cleanup's schedule.
+	decide           func(pool.Input) pool.Decision
+	jitter           func() float64
+	pollMin, pollMax time.Duration
+	cleanupFirst     time.Duration
+	cleanupEvery     time.Duration
+
+	wake   chan struct{}
+	passMu sync.Mutex // one pass or sync at a time
+
+	mu         sync.Mutex
+	history    pool.History
+	last       pool.Decision
+	lastPass   time.Time
+	lastErr    string
+	backoffs   map[string]*backoff
+	lastSync   time.Time
+	nextSync   time.Time // zero: at once
+}
 
 // New returns a manager; Run starts it.
-func New(d Deps, o Options) *Manager { return &Manager{} }
+func New(d Deps, o Options) *Manager {
+	o.Interval = cmp.Or(o.Interval, DefaultInterval)
+	o.IMDSWait = cmp.Or(o.IMDSWait, DefaultIMDSWait)
+	o.DetachWait = cmp.Or(o.DetachWait, DefaultDetachWait)
+	o.SyncInterval = cmp.Or(o.SyncInterval, DefaultSyncInterval)
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	log := d.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Manager{
+		ec2: d.EC2, md: d.Metadata, store: d.Store, host: d.Host, log: log, obs: d.Observer, opts: o,
+		decide: pool.Decide, jitter: randJitter,
+		pollMin: 100 * time.Millisecond, pollMax: time.Second,
+		cleanupFirst: cleanupFirstRun, cleanupEvery: cleanupInterval,
+		wake:     make(chan struct{}, 1),
+		backoffs: map[string]*backoff{},
+	}
+}
 
-// Run runs passes until ctx ends.
-func (m *Manager) Run(ctx context.Context) error { return errTODO }
+func (m *Manager) now() time.Time { return m.opts.Now() }
 
-// Wake asks for a pass now (an ADD found the pool short). It never blocks.
-func (m *Manager) Wake() {}
+// Run runs passes until ctx ends: one at once, then one per Interval and
+// one at each Wake; it reconciles with the cloud every SyncInterval, and
+// runs the leaked-ENI cleanup when enabled. It returns nil when ctx ends.
+func (m *Manager) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	if m.opts.LeakedENICleanup {
+		wg.Go(func() { m.cleanupLoop(ctx) })
+	}
+	defer wg.Wait()
+	t := time.NewTicker(m.opts.Interval)
+	defer t.Stop()
+	for {
+		if m.syncDue() {
+			m.periodicSync(ctx)
+		}
+		m.Pass(ctx)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-m.wake:
+		case <-t.C:
+		}
+	}
+}
 
-// Blocked says why the pool cannot supply more addresses now, in words a
-// user can act on ("subnet subnet-… has no free addresses", "ENI limit of
-// m5.large reached (3)", "max pods reached (29)", "EC2 throttling;
-// retrying"); empty when it can grow or is growing. Permanent is true when
-// only a change of configuration or capacity can help.
-func (m *Manager) Blocked() (cause string, permanent bool) { return "", false }
+// Wake asks for a pass now (an ADD found the pool short). It never blocks;
+// wakes that arrive while one is pending are one.
+func (m *Manager) Wake() {
+	select {
+	case m.wake <- struct{}{}:
+	default:
+	}
+}
 
 // State returns the manager's state for introspection.
-func (m *Manager) State() State { return State{} }
+func (m *Manager) State() State {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	s := State{
+		LastDecision: m.last, LastPass: m.lastPass, LastError: m.lastErr, LastSync: m.lastSync,
+		Backoff: make(map[string]time.Time, len(m.backoffs)),
+	}
+	s.LastDecision.Actions = append([]pool.Action(nil), m.last.Actions...)
+	for class, b := range m.backoffs {
+		s.Backoff[class] = b.until
+	}
+	return s
+}
+
+// syncDue reports whether Run should reconcile now.
+func (m *Manager) syncDue() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return !m.now().Before(m.nextSync)
+}
+
+// wantSync asks Run for a reconciliation before its next pass: the
+// datastore and the cloud may disagree.
+func (m *Manager) wantSync() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.nextSync = time.Time{}
+}
+
+// synced schedules the next reconciliation: after SyncInterval when this
+// one succeeded, sooner when it failed.
+func (m *Manager) synced(ok bool) {
+	now := m.now()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if ok {
+		m.lastSync = now
+		m.nextSync = now.Add(m.opts.SyncInterval)
+		return
+	}
+	m.nextSync = now.Add(min(m.opts.SyncInterval, syncRetry))
+}
+
+// periodicSync runs Sync and logs what it changed.
+func (m *Manager) periodicSync(ctx context.Context) {
+	rep, err := m.Sync(ctx)
+	if err != nil && ctx.Err() == nil {
+		m.log.Warn("reconciling the datastore with the cloud failed", logKeyError, err.Error())
+	}
+	rep.log(m.log)
+}

@@ -1,0 +1,200 @@
+package manager
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+
+	"github.com/vpc-cni/vpc-cni/cloud"
+	"github.com/vpc-cni/vpc-cni/ipamd/datastore"
+	"github.com/vpc-cni/vpc-cni/ipamd/hostnet"
+	"github.com/vpc-cni/vpc-cni/ipamd/pool"
+)
+
+// storeENI returns the datastore's record of a managed ENI.
+func (m *Manager) storeENI(id string) (datastore.ENI, bool) {
+	for _, e := range m.store.ENIs() {
+		if e.ID == id {
+			return e, true
+		}
+	}
+	return datastore.ENI{}, false
+}
+
+// hostENI is a secondary ENI as hostnet programs it.
+func (m *Manager) hostENI(e datastore.ENI) hostnet.ENI {
+	return hostnet.ENI{
+		MAC: e.MAC, DeviceIndex: e.DeviceIndex, RouteTable: e.RouteTable(),
+		PrimaryIP: e.PrimaryIP, SubnetCIDR: e.SubnetCIDR, MTU: m.opts.ENIMTU,
+	}
+}
+
+// assignIPs assigns secondary addresses to an ENI and adds them to the
+// datastore once instance metadata shows them.
+func (m *Manager) assignIPs(ctx context.Context, a pool.Action) error {
+	return m.grow(ctx, a, func(ctx context.Context, eni string, n int) ([]netip.Prefix, error) {
+		ips, err := m.ec2.AssignIPs(ctx, eni, n)
+		return hostPrefixes(ips), err
+	}, func(md cloud.ENIMetadata, blocks []netip.Prefix) bool {
+		return md.HasIPs(addrsOf(blocks))
+	})
+}
+
+// assignPrefixes delegates /28 prefixes to an ENI and adds them to the
+// datastore once instance metadata shows them.
+func (m *Manager) assignPrefixes(ctx context.Context, a pool.Action) error {
+	return m.grow(ctx, a, m.ec2.AssignPrefixes, cloud.ENIMetadata.HasPrefixes)
+}
+
+// grow is an assignment: the EC2 call, the wait until metadata shows every
+// new block, then the datastore. When the wait runs out the blocks stay
+// out of the datastore, and the next Sync adopts them.
+func (m *Manager) grow(ctx context.Context, a pool.Action,
+	assign func(context.Context, string, int) ([]netip.Prefix, error),
+	shown func(cloud.ENIMetadata, []netip.Prefix) bool,
+) error {
+	e, ok := m.storeENI(a.ENI)
+	if !ok || a.Count < 1 {
+		return fmt.Errorf("%s on %s: %w", a.Kind, a.ENI, errSkipped)
+	}
+	blocks, err := assign(ctx, e.ID, a.Count)
+	if err != nil {
+		if errors.Is(err, cloud.ErrAddressLimit) || errors.Is(err, cloud.ErrNotFound) {
+			m.wantSync() // the cloud holds what the datastore does not know
+		}
+		return fmt.Errorf("%s: %d on %s: %w", a.Kind, a.Count, e.ID, err)
+	}
+	if _, err := m.waitMetadata(ctx, e.MAC, func(md cloud.ENIMetadata) bool { return shown(md, blocks) }); err != nil {
+		m.wantSync()
+		return fmt.Errorf("%s: %v on %s: %w", a.Kind, blocks, e.ID, err)
+	}
+	if err := m.store.AddBlocks(e.ID, blocks); err != nil {
+		m.wantSync()
+		return fmt.Errorf("%s: record %v on %s: %w", a.Kind, blocks, e.ID, err)
+	}
+	return nil
+}
+
+// unassign releases blocks: out of the datastore first, so that none of
+// their addresses can be handed out meanwhile, then the EC2 call; if that
+// fails the blocks go back into the datastore.
+func (m *Manager) unassign(ctx context.Context, a pool.Action) error {
+	if len(a.Blocks) == 0 {
+		return fmt.Errorf("%s on %s with no blocks: %w", a.Kind, a.ENI, errSkipped)
+	}
+	if err := m.store.RemoveBlocks(a.ENI, a.Blocks); err != nil {
+		if errors.Is(err, datastore.ErrInUse) || errors.Is(err, datastore.ErrNotFound) {
+			err = fmt.Errorf("%w: %w", errSkipped, err)
+		}
+		return fmt.Errorf("%s: %v on %s: %w", a.Kind, a.Blocks, a.ENI, err)
+	}
+	var err error
+	if a.Kind == pool.UnassignIPs {
+		err = m.ec2.UnassignIPs(ctx, a.ENI, addrsOf(a.Blocks))
+	} else {
+		err = m.ec2.UnassignPrefixes(ctx, a.ENI, a.Blocks)
+	}
+	if err == nil {
+		return nil
+	}
+	if rerr := m.store.AddBlocks(a.ENI, a.Blocks); rerr != nil {
+		m.wantSync()
+		m.log.Error("putting blocks back after a failed unassign failed", logKeyENI, a.ENI,
+			logKeyBlocks, fmt.Sprint(a.Blocks), logKeyError, rerr.Error())
+	}
+	if errors.Is(err, cloud.ErrNotFound) || errors.Is(err, cloud.ErrInvalidParameter) {
+		m.wantSync() // the ENI or the blocks may be gone already
+	}
+	return fmt.Errorf("%s: %v on %s: %w", a.Kind, a.Blocks, a.ENI, err)
+}
+
+// deleteENI retires an empty ENI: out of the datastore (which refuses
+// while any address is in use), off the host, detached, and deleted. Until
+// it is detached a failure puts it back; after, the leaked-ENI cleanup is
+// the backstop.
+func (m *Manager) deleteENI(ctx context.Context, a pool.Action) error {
+	e, ok := m.storeENI(a.ENI)
+	if !ok || e.Primary {
+		return fmt.Errorf("%s on %s: %w", a.Kind, a.ENI, errSkipped)
+	}
+	if err := m.store.RemoveENI(e.ID); err != nil {
+		if errors.Is(err, datastore.ErrInUse) || errors.Is(err, datastore.ErrNotFound) {
+			err = fmt.Errorf("%w: %w", errSkipped, err)
+		}
+		return fmt.Errorf("delete %s: %w", e.ID, err)
+	}
+	if err := m.host.TeardownENI(ctx, m.hostENI(e)); err != nil {
+		m.readd(ctx, e)
+		return fmt.Errorf("delete %s: host teardown: %w", e.ID, err)
+	}
+	found, err := m.ec2.ENIs(ctx, cloud.ENIFilter{IDs: []string{e.ID}})
+	switch {
+	case errors.Is(err, cloud.ErrNotFound):
+		return nil // already gone
+	case err != nil:
+		m.readd(ctx, e)
+		return fmt.Errorf("delete %s: describe: %w", e.ID, err)
+	case len(found) == 0:
+		return nil
+	}
+	attachment := ""
+	if found[0].Attachment != nil {
+		attachment = found[0].Attachment.ID
+		if err := m.ec2.DetachENI(ctx, attachment, false); err != nil {
+			m.readd(ctx, e)
+			return fmt.Errorf("delete %s: detach: %w", e.ID, err)
+		}
+	}
+	return m.deleteDetached(ctx, e.ID, attachment != "")
+}
+
+// deleteDetached waits until the ENI is detached (when it was attached)
+// and deletes it; on failure it logs that the ENI is left for the
+// leaked-ENI cleanup.
+func (m *Manager) deleteDetached(ctx context.Context, id string, wait bool) error {
+	if wait {
+		if err := m.waitDetached(ctx, id); err != nil {
+			m.log.Error("ENI left detaching; the leaked-ENI cleanup will delete it", logKeyENI, id, logKeyError, err.Error())
+			return fmt.Errorf("delete %s: wait for detach: %w", id, err)
+		}
+	}
+	if err := m.ec2.DeleteENI(ctx, id); err != nil && !errors.Is(err, cloud.ErrNotFound) {
+		m.log.Error("ENI left detached; the leaked-ENI cleanup will delete it", logKeyENI, id, logKeyError, err.Error())
+		return fmt.Errorf("delete %s: %w", id, err)
+	}
+	return nil
+}
+
+// readd puts an ENI whose retirement failed back on the host and into the
+// datastore; if that fails too, the next Sync adopts it.
+func (m *Manager) readd(ctx context.Context, e datastore.ENI) {
+	ctx = context.WithoutCancel(ctx)
+	err := m.host.SetupENI(ctx, m.hostENI(e))
+	if err == nil {
+		err = m.store.AddENI(e)
+	}
+	if err != nil {
+		m.wantSync()
+		m.log.Error("putting an ENI back after a failed delete failed; the next sync adopts it", logKeyENI, e.ID,
+			logKeyError, err.Error())
+	}
+}
+
+// hostPrefixes turns addresses into /32 blocks.
+func hostPrefixes(ips []netip.Addr) []netip.Prefix {
+	out := make([]netip.Prefix, 0, len(ips))
+	for _, ip := range ips {
+		out = append(out, netip.PrefixFrom(ip, ip.BitLen()))
+	}
+	return out
+}
+
+// addrsOf returns the addresses of /32 blocks.
+func addrsOf(blocks []netip.Prefix) []netip.Addr {
+	out := make([]netip.Addr, 0, len(blocks))
+	for _, b := range blocks {
+		out = append(out, b.Addr())
+	}
+	return out
+}

@@ -1,0 +1,177 @@
+package manager
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"net/netip"
+	"time"
+
+	"github.com/vpc-cni/vpc-cni/cloud"
+	"github.com/vpc-cni/vpc-cni/ipamd/datastore"
+	"github.com/vpc-cni/vpc-cni/ipamd/hostnet"
+	"github.com/vpc-cni/vpc-cni/ipamd/pool"
+)
+
+// undoTimeout bounds the undo of a failed ENI creation, which runs even
+// when the pass's context has ended, so that no ENI leaks.
+const undoTimeout = 5 * time.Minute
+
+// createENI makes a new ENI with its addresses pre-assigned, attaches it
+// at the lowest free device index, and sets it up on the host and in the
+// datastore once metadata shows it. Any failure after the create undoes
+// what was done, so no ENI is left behind.
+func (m *Manager) createENI(ctx context.Context, a pool.Action) error {
+	if a.Count < 0 {
+		return fmt.Errorf("create ENI with %d addresses: %w", a.Count, errSkipped)
+	}
+	idx, err := m.freeDeviceIndex(ctx)
+	if err != nil {
+		return fmt.Errorf("create ENI: %w", err)
+	}
+	e, err := m.ec2.CreateENI(ctx, m.createRequest(a.Count, m.now()))
+	if err != nil {
+		return fmt.Errorf("create ENI in %s: %w", m.opts.Instance.SubnetID, err)
+	}
+	m.log.Info("created ENI", logKeyENI, e.ID, logKeyDevice, idx, logKeyCount, a.Count)
+	return m.attachNew(ctx, e, idx)
+}
+
+// freeDeviceIndex returns the lowest device index on the default network
+// card that no ENI attached to the instance (in any state, ours or not)
+// holds; an error wrapping cloud.ErrENILimit when the instance cannot take
+// another ENI.
+func (m *Manager) freeDeviceIndex(ctx context.Context) (int, error) {
+	enis, err := m.ec2.InstanceENIs(ctx, m.opts.Instance.ID)
+	if err != nil {
+		return 0, fmt.Errorf("list the instance's ENIs: %w", err)
+	}
+	l := m.opts.Limits
+	card := l.Type.DefaultNetworkCard
+	used := map[int]bool{}
+	for _, e := range enis {
+		if e.Attachment != nil && e.Attachment.NetworkCard == card {
+			used[e.Attachment.DeviceIndex] = true
+		}
+	}
+	limit := l.Type.ENIsOnCard(card)
+	if limit == 0 {
+		limit = l.Type.MaxENIs
+	}
+	if l.MaxENIs > 0 {
+		limit = min(limit, l.MaxENIs)
+	}
+	if len(used) >= limit || (l.Type.MaxENIs > 0 && len(enis) >= l.Type.MaxENIs) {
+		return 0, fmt.Errorf("%w: %d ENIs attached, %s takes %d", cloud.ErrENILimit, len(enis), l.Type.Type, limit)
+	}
+	idx := 0
+	for used[idx] {
+		idx++
+	}
+	return idx, nil
+}
+
+// createRequest is the CreateENI request for a new ENI with n addresses
+// (or prefixes): the instance's subnet and security groups, and our tags
+// over ADDITIONAL_ENI_TAGS.
+func (m *Manager) createRequest(n int, now time.Time) cloud.CreateENIRequest {
+	inst := m.opts.Instance
+	tags := maps.Clone(m.opts.Tags)
+	if tags == nil {
+		tags = map[string]string{}
+	}
+	tags[TagCreatedBy] = CreatedByValue
+	tags[TagInstanceID] = inst.ID
+	tags[TagCreatedAt] = now.UTC().Format(time.RFC3339)
+	if m.opts.ClusterName != "" {
+		tags[TagClusterName] = m.opts.ClusterName
+	}
+	req := cloud.CreateENIRequest{
+		SubnetID: inst.SubnetID, Description: "vpc-cni ENI of " + inst.ID,
+		SecurityGroups: append([]string(nil), inst.SecurityGroups...), Tags: tags,
+	}
+	if m.opts.Pool.PrefixDelegation {
+		req.Prefixes = n
+	} else {
+		req.SecondaryIPs = n
+	}
+	return req
+}
+
+// undo is what a failed creation has done so far.
+type undo struct {
+	eni        string
+	attachment string
+	host       *hostnet.ENI
+}
+
+// attachNew attaches a new ENI, waits for metadata to show it with its
+// addresses, and sets it up on the host and in the datastore.
+func (m *Manager) attachNew(ctx context.Context, e cloud.ENI, idx int) (err error) {
+	u := undo{eni: e.ID}
+	defer func() {
+		if err != nil {
+			m.undo(ctx, u)
+		}
+	}()
+	inst, card := m.opts.Instance, m.opts.Limits.Type.DefaultNetworkCard
+	u.attachment, err = m.ec2.AttachENI(ctx, e.ID, inst.ID, idx, card)
+	if err != nil {
+		return fmt.Errorf("attach %s at device index %d: %w", e.ID, idx, err)
+	}
+	if err := m.ec2.SetDeleteOnTermination(ctx, e.ID, u.attachment, true); err != nil {
+		return fmt.Errorf("set delete-on-termination on %s: %w", e.ID, err)
+	}
+	md, err := m.waitMetadata(ctx, e.MAC, func(md cloud.ENIMetadata) bool {
+		return md.HasIPs(e.SecondaryIPs) && md.HasPrefixes(e.Prefixes)
+	})
+	if err != nil {
+		return fmt.Errorf("new ENI %s: %w", e.ID, err)
+	}
+	de := datastore.ENI{
+		ID: e.ID, MAC: e.MAC, DeviceIndex: idx, NetworkCard: card, SubnetID: e.SubnetID,
+		SubnetCIDR: md.SubnetCIDR, PrimaryIP: e.PrimaryIP, Blocks: blocksOf(e),
+	}
+	he := m.hostENI(de)
+	u.host = &he
+	if err := m.host.SetupENI(ctx, he); err != nil {
+		return fmt.Errorf("set up %s on the host: %w", e.ID, err)
+	}
+	if err := m.store.AddENI(de); err != nil {
+		return fmt.Errorf("record %s: %w", e.ID, err)
+	}
+	return nil
+}
+
+// undo removes a half-made ENI: off the host, detached (waiting until it
+// is), deleted. It runs to the end even if ctx has ended; what it cannot
+// undo it logs with the ENI's id, for the leaked-ENI cleanup or the next
+// Sync to finish.
+func (m *Manager) undo(ctx context.Context, u undo) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), undoTimeout)
+	defer cancel()
+	if u.host != nil {
+		if err := m.host.TeardownENI(ctx, *u.host); err != nil {
+			m.log.Error("undoing a new ENI: host teardown failed", logKeyENI, u.eni, logKeyError, err.Error())
+		}
+	}
+	if u.attachment != "" {
+		if err := m.ec2.DetachENI(ctx, u.attachment, true); err != nil && !errors.Is(err, cloud.ErrNotFound) {
+			m.log.Error("undoing a new ENI: detach failed; the ENI stays attached until the next sync",
+				logKeyENI, u.eni, logKeyError, err.Error())
+			m.wantSync()
+			return
+		}
+	}
+	if err := m.deleteDetached(ctx, u.eni, u.attachment != ""); err != nil {
+		return // logged
+	}
+	m.log.Info("undid a new ENI", logKeyENI, u.eni)
+}
+
+// blocksOf returns an ENI's address blocks as EC2 lists them: a /32 per
+// secondary address, then its prefixes.
+func blocksOf(e cloud.ENI) []netip.Prefix {
+	return append(hostPrefixes(e.SecondaryIPs), e.Prefixes...)
+}
