@@ -1,16 +1,12 @@
 package datastore
 
 import (
-	"errors"
+	"fmt"
 	"net/netip"
+	"slices"
+	"sync"
 	"time"
 )
-
-// CONTRACT STUB: the exported signatures below are the contract with the
-// pool manager, the IPAM service and the daemon; bodies are filled in by the
-// datastore work.
-
-var errTODO = errors.New("not implemented")
 
 // Options configures a Store.
 type Options struct {
@@ -18,10 +14,15 @@ type Options struct {
 	// in memory only (tests).
 	Path string
 	// Cooldown is how long a released address waits before reuse
-	// (IP_COOLDOWN_PERIOD).
+	// (IP_COOLDOWN_PERIOD). Zero or negative: reusable at once.
 	Cooldown time.Duration
 	// Now is the clock; default time.Now.
 	Now func() time.Time
+	// WriteFile writes the checkpoint's bytes to path so that the file is
+	// either the old or the new checkpoint, whatever crashes. Default: a
+	// temp file in the same directory, fsync, rename over path, fsync the
+	// directory. Tests replace it to make writes fail.
+	WriteFile func(path string, data []byte) error
 }
 
 // LoadReport says what Load restored.
@@ -36,66 +37,246 @@ type LoadReport struct {
 }
 
 // Store is the datastore. Safe for concurrent use.
-type Store struct{}
+//
+// One mutex guards the model and is held across the checkpoint write, so
+// the file always matches a state the store was in and a failed write can
+// be undone before anyone else sees the change.
+type Store struct {
+	opts Options
+
+	mu      sync.Mutex
+	st      *state
+	changed chan struct{} // closed by notify; nil until someone asks
+	buf     []byte        // checkpoint encoding buffer, reused
+}
 
 // New returns an empty store.
-func New(opts Options) *Store { return &Store{} }
+func New(opts Options) *Store {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Cooldown < 0 {
+		opts.Cooldown = 0
+	}
+	if opts.WriteFile == nil {
+		opts.WriteFile = writeFileAtomic
+	}
+	return &Store{opts: opts, st: newState()}
+}
 
-// Load restores the checkpoint, if any. A missing file is an empty store; a
-// corrupt or truncated one is reported in the LoadReport (not an error), moved
-// aside, and the store starts empty, to be rebuilt from the cloud and the host.
-// Only an I/O failure is an error.
-func (s *Store) Load() (LoadReport, error) { return LoadReport{}, errTODO }
+// now returns the time in UTC without a monotonic reading, as it would
+// read back from the checkpoint.
+func (s *Store) now() time.Time { return s.opts.Now().UTC() }
 
-// AddENI starts managing an ENI with its blocks. ErrExists if known.
-func (s *Store) AddENI(e ENI) error { return errTODO }
+// commit writes the checkpoint; if that fails it runs undo, tries to put
+// the previous state back on disk and returns an error wrapping
+// ErrCheckpoint.
+func (s *Store) commit(undo func()) error {
+	if s.opts.Path == "" {
+		return nil
+	}
+	err := s.save()
+	if err == nil {
+		return nil
+	}
+	undo()
+	// If the failure came after the rename, the file holds the undone
+	// change: rewrite the restored state, best effort (the next
+	// successful write fixes it in any case).
+	_ = s.save()
+	return err
+}
 
-// RemoveENI stops managing an ENI. ErrInUse while any of its addresses is
-// assigned or cooling.
-func (s *Store) RemoveENI(id string) error { return errTODO }
+// notify wakes the waiters of Changed.
+func (s *Store) notify() {
+	if s.changed != nil {
+		close(s.changed)
+		s.changed = nil
+	}
+}
 
-// AddBlocks adds /32 or /28 blocks to a known ENI.
-func (s *Store) AddBlocks(eniID string, blocks []netip.Prefix) error { return errTODO }
-
-// RemoveBlocks removes blocks from an ENI; ErrInUse (and nothing removed)
-// if any of their addresses is assigned or cooling.
-func (s *Store) RemoveBlocks(eniID string, blocks []netip.Prefix) error { return errTODO }
+// Changed returns a channel closed at the next change that can make an
+// Assign succeed: an ENI or blocks added, or a release with no cooldown. A
+// cooldown expiring is not a change: callers also poll on a timer.
+func (s *Store) Changed() <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.changed == nil {
+		s.changed = make(chan struct{})
+	}
+	return s.changed
+}
 
 // Assign gives the key an address: the one it already holds if any
-// (idempotent), else a free cooled-down one. ErrNoAddress when there is
-// none. The checkpoint is written before it returns.
-func (s *Store) Assign(key Key, pod Pod) (Allocation, error) { return Allocation{}, errTODO }
+// (idempotent; the pod is recorded only if none was), else a free
+// cooled-down one, from the block with the most assigned addresses, then
+// the first ENI (network card, device index), then the lowest address.
+// ErrNoAddress when there is none. The checkpoint is written before it
+// returns.
+func (s *Store) Assign(key Key, pod Pod) (Allocation, error) {
+	if key.ContainerID == "" || key.IfName == "" {
+		return Allocation{}, fmt.Errorf("assign: %w: empty container id or interface name", ErrInvalid)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st, now := s.st, s.now()
+	st.expire(now)
+	if a := st.allocs[key]; a != nil {
+		if a.pub.Pod == (Pod{}) && pod != (Pod{}) {
+			a.pub.Pod, a.frag = pod, nil
+			if err := s.commit(func() { a.pub.Pod, a.frag = Pod{}, nil }); err != nil {
+				return Allocation{}, fmt.Errorf("assign: %w", err)
+			}
+		}
+		return a.pub, nil
+	}
+	b, off := st.pick()
+	if b == nil {
+		return Allocation{}, ErrNoAddress
+	}
+	e := b.eni.eni
+	a := &allocation{b: b, off: off, pub: Allocation{
+		Key: key, Pod: pod, IP: b.addr(off), Block: b.prefix,
+		ENI: e.ID, DeviceIndex: e.DeviceIndex, RouteTable: e.RouteTable(), AssignedAt: now,
+	}}
+	st.assign(a)
+	if err := s.commit(func() { st.unassign(a) }); err != nil {
+		return Allocation{}, fmt.Errorf("assign: %w", err)
+	}
+	return a.pub, nil
+}
+
+// coolUntil is when an address released now may be reused; zero: at once.
+func (s *Store) coolUntil(now time.Time) time.Time {
+	if s.opts.Cooldown <= 0 {
+		return time.Time{}
+	}
+	return now.Add(s.opts.Cooldown)
+}
 
 // Release frees the key's address into cooldown; found is false (and err
 // nil) when the key holds nothing. The checkpoint is written before it
 // returns.
 func (s *Store) Release(key Key) (a Allocation, found bool, err error) {
-	return Allocation{}, false, errTODO
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st, now := s.st, s.now()
+	st.expire(now)
+	al := st.allocs[key]
+	if al == nil {
+		return Allocation{}, false, nil
+	}
+	until := s.coolUntil(now)
+	st.release(al, until)
+	if err := s.commit(func() { st.unrelease(al) }); err != nil {
+		return Allocation{}, false, fmt.Errorf("release: %w", err)
+	}
+	if until.IsZero() {
+		s.notify()
+	}
+	return al.pub, true, nil
 }
 
 // ReleaseWhere releases every allocation the predicate selects (pods that
 // are gone, attachments the runtime no longer holds), with one checkpoint
-// write, and returns them.
-func (s *Store) ReleaseWhere(pred func(Allocation) bool) ([]Allocation, error) { return nil, errTODO }
+// write, and returns them ordered by IP. The predicate runs without the
+// store's lock held (it may be slow, and may call the store); an
+// allocation that changed meanwhile is left alone.
+func (s *Store) ReleaseWhere(pred func(Allocation) bool) ([]Allocation, error) {
+	if pred == nil {
+		return nil, nil
+	}
+	type candidate struct {
+		a   *allocation
+		pub Allocation
+	}
+	s.mu.Lock()
+	snap := make([]candidate, 0, len(s.st.allocs))
+	for _, a := range s.st.allocs {
+		snap = append(snap, candidate{a, a.pub})
+	}
+	s.mu.Unlock()
+	picked := snap[:0]
+	for _, c := range snap {
+		if pred(c.pub) {
+			picked = append(picked, c)
+		}
+	}
+	if len(picked) == 0 {
+		return nil, nil
+	}
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st, now := s.st, s.now()
+	st.expire(now)
+	until := s.coolUntil(now)
+	var done []*allocation
+	for _, c := range picked {
+		if st.allocs[c.pub.Key] == c.a && c.a.pub == c.pub {
+			st.release(c.a, until)
+			done = append(done, c.a)
+		}
+	}
+	if len(done) == 0 {
+		return nil, nil
+	}
+	err := s.commit(func() {
+		for i := len(done) - 1; i >= 0; i-- {
+			st.unrelease(done[i])
+		}
+	})
+	if err != nil {
+		return nil, fmt.Errorf("release: %w", err)
+	}
+	if until.IsZero() {
+		s.notify()
+	}
+	out := make([]Allocation, len(done))
+	for i, a := range done {
+		out[i] = a.pub
+	}
+	sortByIP(out)
+	return out, nil
+}
+
+func sortByIP(as []Allocation) {
+	slices.SortFunc(as, func(x, y Allocation) int { return x.IP.Compare(y.IP) })
+}
 
 // Get returns the key's allocation.
-func (s *Store) Get(key Key) (Allocation, bool) { return Allocation{}, false }
+func (s *Store) Get(key Key) (Allocation, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if a := s.st.allocs[key]; a != nil {
+		return a.pub, true
+	}
+	return Allocation{}, false
+}
 
 // Allocations lists every allocation, ordered by IP.
-func (s *Store) Allocations() []Allocation { return nil }
+func (s *Store) Allocations() []Allocation {
+	s.mu.Lock()
+	out := make([]Allocation, 0, len(s.st.allocs))
+	for _, a := range s.st.allocs {
+		out = append(out, a.pub)
+	}
+	s.mu.Unlock()
+	sortByIP(out)
+	return out
+}
 
-// ENIs lists the managed ENIs, ordered by network card and device index.
-func (s *Store) ENIs() []ENI { return nil }
-
-// FreeBlocks returns an ENI's blocks none of whose addresses is assigned or
-// cooling, in the order they should be released (the most recently added
-// first).
-func (s *Store) FreeBlocks(eniID string) []netip.Prefix { return nil }
-
-// Stats counts blocks and addresses now.
-func (s *Store) Stats() Stats { return Stats{} }
-
-// Changed returns a channel closed at the next change that can make an
-// Assign succeed (blocks added, a cooldown expiring is not a change: callers
-// also poll on a timer).
-func (s *Store) Changed() <-chan struct{} { return nil }
+// Lookup returns the allocation holding ip, if any.
+func (s *Store) Lookup(ip netip.Addr) (Allocation, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b := s.st.blockFor(ip)
+	if b == nil {
+		return Allocation{}, false
+	}
+	off, _ := b.offset(ip)
+	if a := b.slots[off].alloc; a != nil {
+		return a.pub, true
+	}
+	return Allocation{}, false
+}

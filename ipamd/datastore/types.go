@@ -111,4 +111,8 @@ var (
 	ErrCheckpoint = errors.New("checkpoint write failed")
 	// ErrCorrupt: the checkpoint on disk could not be read back.
 	ErrCorrupt = errors.New("checkpoint corrupt")
+	// ErrInvalid: a malformed argument (an ENI without id or subnet, a
+	// block that is not a /32 or /28 of the ENI's subnet, an empty key);
+	// nothing was changed.
+	ErrInvalid = errors.New("invalid argument")
 )
