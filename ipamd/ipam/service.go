@@ -1,0 +1,267 @@
+package ipam
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync/atomic"
+	"time"
+
+	"github.com/vpc-cni/vpc-cni/ipamd/datastore"
+)
+
+// Defaults of Options.
+const (
+	DefaultAddWait = 10 * time.Second
+	DefaultPoll    = 200 * time.Millisecond
+)
+
+// deadlineMargin is kept between the end of an ADD's wait and its caller's
+// deadline, so that the caller gets the cause rather than its own timeout.
+const deadlineMargin = 200 * time.Millisecond
+
+// Pool is the pool manager as the service sees it (manager.Manager).
+type Pool interface {
+	// Wake asks for a pass now; it never blocks.
+	Wake()
+	// Blocked says why the pool cannot grow now, empty when it can or is
+	// growing; permanent when only a change of configuration or capacity
+	// can help.
+	Blocked() (cause string, permanent bool)
+}
+
+// Options configure a Service.
+type Options struct {
+	// Node is what every ADD result carries (SetNode replaces it).
+	Node NodeInfo
+	// AddWait bounds how long an ADD waits for the pool to grow
+	// (VPC_CNI_ADD_WAIT); default DefaultAddWait.
+	AddWait time.Duration
+	// Poll is how often a waiting ADD retries besides the datastore's
+	// change signal (a cooldown ends without one); default DefaultPoll.
+	Poll time.Duration
+	// Observer, if set, is told every ADD's latency and outcome.
+	Observer Observer
+}
+
+// Service is the Backend over the datastore and the pool manager. It
+// refuses every call until SetReady. Safe for concurrent use.
+type Service struct {
+	store *datastore.Store
+	pool  Pool
+	opts  Options
+	node  atomic.Pointer[NodeInfo]
+	ready atomic.Bool
+}
+
+var _ Backend = (*Service)(nil)
+
+// New returns a service over store and pool, not ready yet. A nil pool is
+// never woken and never blocked.
+func New(store *datastore.Store, pool Pool, o Options) *Service {
+	if o.AddWait <= 0 {
+		o.AddWait = DefaultAddWait
+	}
+	if o.Poll <= 0 {
+		o.Poll = DefaultPoll
+	}
+	if pool == nil {
+		pool = noPool{}
+	}
+	s := &Service{store: store, pool: pool, opts: o}
+	s.SetNode(o.Node)
+	return s
+}
+
+// SetReady opens the service: the daemon calls it once the datastore is
+// restored and reconciled with the cloud and the host.
+func (s *Service) SetReady() { s.ready.Store(true) }
+
+// SetNode replaces the node facts ADD results carry (the VPC's CIDRs can
+// grow).
+func (s *Service) SetNode(n NodeInfo) {
+	n.VPCCIDRs = slices.Clone(n.VPCCIDRs)
+	s.node.Store(&n)
+}
+
+func (s *Service) nodeInfo() NodeInfo {
+	n := *s.node.Load()
+	n.VPCCIDRs = slices.Clone(n.VPCCIDRs)
+	return n
+}
+
+// Add assigns the key an address, waiting up to AddWait for the pool to
+// grow when it is empty.
+func (s *Service) Add(ctx context.Context, key datastore.Key, pod datastore.Pod) (AddResult, error) {
+	start := time.Now()
+	a, err := s.add(ctx, key, pod)
+	if s.opts.Observer != nil {
+		s.opts.Observer.AddNetwork(time.Since(start), FailureOf(err))
+	}
+	if err != nil {
+		return AddResult{}, err
+	}
+	return AddResult{Allocation: a, Node: s.nodeInfo()}, nil
+}
+
+func (s *Service) add(ctx context.Context, key datastore.Key, pod datastore.Pod) (datastore.Allocation, error) {
+	if err := s.admit(key); err != nil {
+		return datastore.Allocation{}, err
+	}
+	if err := ctx.Err(); err != nil {
+		return datastore.Allocation{}, fmt.Errorf("assign: %w", err)
+	}
+	// Take the change signal before trying, so that a change between a
+	// failed try and the wait is not missed.
+	changed := s.store.Changed()
+	a, err := s.store.Assign(key, pod)
+	if !errors.Is(err, datastore.ErrNoAddress) {
+		return a, wrapAssign(err)
+	}
+	s.pool.Wake()
+	return s.wait(ctx, key, pod, changed)
+}
+
+// wait retries the assignment whenever the datastore changes or the poll
+// timer fires, until it succeeds, the wait ends or ctx does.
+func (s *Service) wait(ctx context.Context, key datastore.Key, pod datastore.Pod, changed <-chan struct{}) (datastore.Allocation, error) {
+	wait := s.waitFor(ctx)
+	deadline := time.NewTimer(wait)
+	defer deadline.Stop()
+	poll := time.NewTicker(s.opts.Poll)
+	defer poll.Stop()
+	for {
+		expired := false
+		select {
+		case <-changed:
+		case <-poll.C:
+		case <-deadline.C:
+			expired = true // one last try
+		case <-ctx.Done():
+			return datastore.Allocation{}, fmt.Errorf("wait for an address: %w", ctx.Err())
+		}
+		changed = s.store.Changed()
+		a, err := s.store.Assign(key, pod)
+		if !errors.Is(err, datastore.ErrNoAddress) {
+			return a, wrapAssign(err)
+		}
+		if expired {
+			return datastore.Allocation{}, s.exhausted(wait)
+		}
+	}
+}
+
+// waitFor is how long an ADD may wait: AddWait, ended early enough to
+// answer before the caller's deadline.
+func (s *Service) waitFor(ctx context.Context) time.Duration {
+	wait := s.opts.AddWait
+	if dl, ok := ctx.Deadline(); ok {
+		wait = min(wait, max(time.Until(dl)-deadlineMargin, 0))
+	}
+	return wait
+}
+
+// exhausted is the error of an ADD that waited in vain, with the pool
+// manager's account of why.
+func (s *Service) exhausted(waited time.Duration) error {
+	cause, permanent := s.pool.Blocked()
+	if cause == "" {
+		cause = fmt.Sprintf("the pool is growing; no address became available within %s",
+			waited.Round(time.Millisecond))
+	}
+	return &ExhaustedError{Cause: cause, Permanent: permanent}
+}
+
+func wrapAssign(err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("assign: %w", err)
+}
+
+// admit refuses a malformed key, and every call before SetReady.
+func (s *Service) admit(key datastore.Key) error {
+	switch {
+	case key.ContainerID == "":
+		return fmt.Errorf("%w: the container id is empty", ErrInvalid)
+	case key.IfName == "":
+		return fmt.Errorf("%w: the interface name is empty", ErrInvalid)
+	case !s.ready.Load():
+		return ErrNotReady
+	}
+	return nil
+}
+
+// Del releases the key's address into cooldown.
+func (s *Service) Del(_ context.Context, key datastore.Key) (datastore.Allocation, bool, error) {
+	if err := s.admit(key); err != nil {
+		return datastore.Allocation{}, false, err
+	}
+	a, found, err := s.store.Release(key)
+	if err != nil {
+		return datastore.Allocation{}, false, fmt.Errorf("release: %w", err)
+	}
+	return a, found, nil
+}
+
+// Check returns the key's allocation if ipamd still holds it.
+func (s *Service) Check(_ context.Context, key datastore.Key) (datastore.Allocation, bool, error) {
+	if err := s.admit(key); err != nil {
+		return datastore.Allocation{}, false, err
+	}
+	a, found := s.store.Get(key)
+	return a, found, nil
+}
+
+// GC releases every allocation whose key is not in valid, with one
+// checkpoint write.
+func (s *Service) GC(ctx context.Context, valid []datastore.Key) ([]datastore.Allocation, error) {
+	if !s.ready.Load() {
+		return nil, ErrNotReady
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("garbage collect: %w", err)
+	}
+	keep := make(map[datastore.Key]struct{}, len(valid))
+	for _, k := range valid {
+		keep[k] = struct{}{}
+	}
+	released, err := s.store.ReleaseWhere(func(a datastore.Allocation) bool {
+		_, ok := keep[a.Key]
+		return !ok
+	})
+	if err != nil {
+		return nil, fmt.Errorf("garbage collect: %w", err)
+	}
+	return released, nil
+}
+
+// Reason of a service not ready yet.
+const reasonStarting = "ipamd is starting: restoring and reconciling its state"
+
+// Status reports whether an ADD can succeed now: addresses are available,
+// or the pool can still grow.
+func (s *Service) Status(_ context.Context) Status {
+	if !s.ready.Load() {
+		return Status{Reason: reasonStarting}
+	}
+	st := s.store.Stats()
+	if st.Available > 0 {
+		return Status{Ready: true, Available: st.Available}
+	}
+	cause, permanent := s.pool.Blocked()
+	if !permanent {
+		return Status{Ready: true}
+	}
+	if st.Cooling > 0 {
+		cause = fmt.Sprintf("%s (%d released addresses are cooling down)", cause, st.Cooling)
+	}
+	return Status{Reason: cause}
+}
+
+// noPool stands in for a nil Pool.
+type noPool struct{}
+
+func (noPool) Wake()                   {}
+func (noPool) Blocked() (string, bool) { return "", false }

@@ -1,0 +1,481 @@
+package ipam
+
+import (
+	"context"
+	"errors"
+	"net/netip"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/vpc-cni/vpc-cni/ipamd/datastore"
+)
+
+// patience bounds the waits of these tests: long enough for any machine,
+// only reached when the code under test is broken.
+const patience = 2 * time.Minute
+
+// addAsync runs an Add in a goroutine.
+func addAsync(ctx context.Context, svc *Service, k datastore.Key) <-chan result {
+	ch := make(chan result, 1)
+	go func() {
+		res, err := svc.Add(ctx, k, datastore.Pod{Name: k.ContainerID})
+		ch <- result{res, err}
+	}()
+	return ch
+}
+
+func await(t *testing.T, ch <-chan result) result {
+	t.Helper()
+	select {
+	case r := <-ch:
+		return r
+	case <-time.After(patience):
+		t.Fatalf("Add did not return within %s", patience)
+		return result{}
+	}
+}
+
+func TestRefusesMalformedAndNotReady(t *testing.T) {
+	store := datastore.New(datastore.Options{})
+	if err := store.AddENI(primaryENI(2)); err != nil {
+		t.Fatal(err)
+	}
+	obs := &observer{}
+	svc := New(store, newFakePool(), Options{Observer: obs})
+	ctx := context.Background()
+	good := key(1)
+
+	tests := []struct {
+		name string
+		key  datastore.Key
+		want error
+	}{
+		{"empty container id", datastore.Key{IfName: "eth0"}, ErrInvalid},
+		{"empty ifname", datastore.Key{ContainerID: "c1"}, ErrInvalid},
+		{"not ready", good, ErrNotReady},
+	}
+	for _, tc := range tests {
+		if _, err := svc.Add(ctx, tc.key, pod(1)); !errors.Is(err, tc.want) {
+			t.Errorf("%s: Add: %v, want %v", tc.name, err, tc.want)
+		}
+		if _, _, err := svc.Del(ctx, tc.key); !errors.Is(err, tc.want) {
+			t.Errorf("%s: Del: %v, want %v", tc.name, err, tc.want)
+		}
+		if _, _, err := svc.Check(ctx, tc.key); !errors.Is(err, tc.want) {
+			t.Errorf("%s: Check: %v, want %v", tc.name, err, tc.want)
+		}
+	}
+	if _, err := svc.GC(ctx, nil); !errors.Is(err, ErrNotReady) {
+		t.Errorf("GC before ready: %v, want ErrNotReady", err)
+	}
+	if n := len(store.Allocations()); n != 0 {
+		t.Errorf("%d allocations after refused calls, want 0", n)
+	}
+	want := []Failure{FailureInvalid, FailureInvalid, FailureNotReady}
+	if got := obs.got(); !equal(got, want) {
+		t.Errorf("observed %v, want %v", got, want)
+	}
+
+	svc.SetReady()
+	if _, err := svc.Add(ctx, good, pod(1)); err != nil {
+		t.Errorf("Add after SetReady: %v", err)
+	}
+}
+
+func equal[T comparable](a, b []T) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func TestAddIsIdempotentAndCarriesNodeInfo(t *testing.T) {
+	node := NodeInfo{VPCCIDRs: []netip.Prefix{subnet}, MTU: 9001, ExternalSNAT: true}
+	f := setup(t, 3, Options{Node: node})
+	ctx := context.Background()
+
+	first, err := f.svc.Add(ctx, key(1), pod(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := f.svc.Add(ctx, key(1), pod(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := f.svc.Add(ctx, key(2), pod(2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.Allocation.IP != first.Allocation.IP {
+		t.Errorf("a repeated Add got %s, first %s", again.Allocation.IP, first.Allocation.IP)
+	}
+	if other.Allocation.IP == first.Allocation.IP {
+		t.Errorf("two keys share %s", first.Allocation.IP)
+	}
+	if first.Node.MTU != 9001 || !first.Node.ExternalSNAT || len(first.Node.VPCCIDRs) != 1 || first.Node.VPCCIDRs[0] != subnet {
+		t.Errorf("node info %+v, want %+v", first.Node, node)
+	}
+	first.Node.VPCCIDRs[0] = netip.MustParsePrefix("203.0.113.0/24") // a caller scribbling
+	if got := again.Node.VPCCIDRs[0]; got != subnet {
+		t.Errorf("results share the node's CIDR slice: %s", got)
+	}
+	if f.pool.wakeCount() != 0 {
+		t.Errorf("the pool was woken %d times with addresses available", f.pool.wakeCount())
+	}
+
+	cidr := netip.MustParsePrefix("198.19.0.0/16")
+	f.svc.SetNode(NodeInfo{VPCCIDRs: []netip.Prefix{subnet, cidr}, MTU: 1500})
+	res, err := f.svc.Add(ctx, key(1), pod(1))
+	if err != nil || len(res.Node.VPCCIDRs) != 2 || res.Node.MTU != 1500 {
+		t.Errorf("after SetNode: %+v, %v", res.Node, err)
+	}
+}
+
+func TestAddWaitsForGrowth(t *testing.T) {
+	// The poll timer never fires: only the datastore's change signal can
+	// end the wait.
+	f := setup(t, 0, Options{Poll: forever})
+	if err := f.store.AddENI(secondaryENI()); err != nil {
+		t.Fatal(err)
+	}
+	f.pool.onWake = func() {
+		if err := f.store.AddBlocks("eni-s", []netip.Prefix{netip.MustParsePrefix("198.18.1.0/28")}); err != nil {
+			t.Errorf("AddBlocks: %v", err)
+		}
+	}
+	r := await(t, addAsync(context.Background(), f.svc, key(1)))
+	if r.err != nil {
+		t.Fatalf("Add: %v", r.err)
+	}
+	if a := r.res.Allocation; a.ENI != "eni-s" || a.RouteTable != 2 || !netip.MustParsePrefix("198.18.1.0/28").Contains(a.IP) {
+		t.Errorf("allocation %+v, want an address of the new prefix on eni-s, table 2", a)
+	}
+	if n := f.pool.wakeCount(); n != 1 {
+		t.Errorf("pool woken %d times, want 1", n)
+	}
+	if got := f.obs.got(); !equal(got, []Failure{""}) {
+		t.Errorf("observed %v, want one success", got)
+	}
+}
+
+func TestManyWaitersServedByOneGrowth(t *testing.T) {
+	f := setup(t, 0, Options{Poll: forever})
+	if err := f.store.AddENI(secondaryENI()); err != nil {
+		t.Fatal(err)
+	}
+	const waiters = 24
+	var started sync.WaitGroup
+	started.Add(waiters)
+	f.pool.onWake = func() {
+		started.Wait() // every waiter is started; some are waiting
+		err := f.store.AddBlocks("eni-s", []netip.Prefix{
+			netip.MustParsePrefix("198.18.1.0/28"), netip.MustParsePrefix("198.18.1.16/28")})
+		if err != nil {
+			t.Errorf("AddBlocks: %v", err)
+		}
+	}
+	chs := make([]<-chan result, waiters)
+	for i := range waiters {
+		chs[i] = addAsync(context.Background(), f.svc, key(i))
+		started.Done()
+	}
+	seen := map[netip.Addr]datastore.Key{}
+	for i, ch := range chs {
+		r := await(t, ch)
+		if r.err != nil {
+			t.Errorf("Add %d: %v", i, r.err)
+			continue
+		}
+		if k, dup := seen[r.res.Allocation.IP]; dup {
+			t.Errorf("%s handed to %v and %v", r.res.Allocation.IP, k, key(i))
+		}
+		seen[r.res.Allocation.IP] = key(i)
+	}
+}
+
+func TestAddTimesOutWithCause(t *testing.T) {
+	tests := []struct {
+		name      string
+		cause     string
+		permanent bool
+		want      string
+	}{
+		{"limit", "ENI limit of m5.large reached (3)", true, "ENI limit of m5.large reached (3)"},
+		{"throttled", "EC2 throttling; retrying", false, "EC2 throttling; retrying"},
+		{"growing", "", false, "the pool is growing; no address became available within 20ms"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := setup(t, 0, Options{AddWait: 20 * time.Millisecond, Poll: time.Millisecond})
+			f.pool.block(tc.cause, tc.permanent)
+			_, err := f.svc.Add(context.Background(), key(1), pod(1))
+			var ex *ExhaustedError
+			if !errors.As(err, &ex) {
+				t.Fatalf("Add: %v, want an ExhaustedError", err)
+			}
+			if ex.Cause != tc.want || ex.Permanent != tc.permanent {
+				t.Errorf("cause %q permanent %v, want %q %v", ex.Cause, ex.Permanent, tc.want, tc.permanent)
+			}
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("message %q does not name the cause", err)
+			}
+			if f.pool.wakeCount() != 1 {
+				t.Errorf("pool woken %d times, want 1", f.pool.wakeCount())
+			}
+			if got := f.obs.got(); !equal(got, []Failure{FailureExhausted}) {
+				t.Errorf("observed %v", got)
+			}
+			if n := len(f.store.Allocations()); n != 0 {
+				t.Errorf("%d allocations after a failed Add", n)
+			}
+		})
+	}
+}
+
+func TestAddRespectsCancel(t *testing.T) {
+	f := setup(t, 0, Options{})
+	ctx, cancel := context.WithCancel(context.Background())
+	f.pool.onWake = cancel // the caller gives up while the Add waits
+	r := await(t, addAsync(ctx, f.svc, key(1)))
+	if !errors.Is(r.err, context.Canceled) {
+		t.Fatalf("Add: %v, want context.Canceled", r.err)
+	}
+	if got := f.obs.got(); !equal(got, []Failure{FailureCanceled}) {
+		t.Errorf("observed %v", got)
+	}
+
+	// Already canceled: nothing is assigned even with addresses free.
+	g := setup(t, 1, Options{})
+	if _, err := g.svc.Add(ctx, key(1), pod(1)); !errors.Is(err, context.Canceled) {
+		t.Errorf("Add with a canceled context: %v", err)
+	}
+	if n := len(g.store.Allocations()); n != 0 {
+		t.Errorf("%d allocations after a canceled Add", n)
+	}
+}
+
+func TestWaitEndsBeforeCallersDeadline(t *testing.T) {
+	svc := New(datastore.New(datastore.Options{}), nil, Options{AddWait: 10 * time.Second})
+	tests := []struct {
+		name     string
+		deadline time.Duration // from now; 0: none
+		atMost   time.Duration
+		atLeast  time.Duration
+	}{
+		{"no deadline", 0, 10 * time.Second, 10 * time.Second},
+		{"far deadline", time.Hour, 10 * time.Second, 10 * time.Second},
+		{"near deadline", 5 * time.Second, 5*time.Second - deadlineMargin, time.Second},
+		{"past deadline", -time.Second, 0, 0},
+	}
+	for _, tc := range tests {
+		ctx := context.Background()
+		if tc.deadline != 0 {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithDeadline(ctx, time.Now().Add(tc.deadline))
+			defer cancel()
+		}
+		if got := svc.waitFor(ctx); got > tc.atMost || got < tc.atLeast {
+			t.Errorf("%s: wait %s, want between %s and %s", tc.name, got, tc.atLeast, tc.atMost)
+		}
+	}
+}
+
+func TestCooledAddressReusedAfterCooldown(t *testing.T) {
+	f := setup(t, 1, Options{Poll: time.Millisecond})
+	ctx := context.Background()
+	first, err := f.svc.Add(ctx, key(1), pod(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, found, err := f.svc.Del(ctx, key(1)); err != nil || !found {
+		t.Fatalf("Del: found %v, %v", found, err)
+	}
+	// The only address cools down for 30s of the injected clock; the
+	// waiting Add gets it once the clock passes that, by its poll timer.
+	f.pool.onWake = func() { f.clock.Advance(31 * time.Second) }
+	r := await(t, addAsync(ctx, f.svc, key(2)))
+	if r.err != nil {
+		t.Fatalf("Add: %v", r.err)
+	}
+	if r.res.Allocation.IP != first.Allocation.IP {
+		t.Errorf("got %s, want the cooled-down %s", r.res.Allocation.IP, first.Allocation.IP)
+	}
+}
+
+func TestDelAndCheck(t *testing.T) {
+	f := setup(t, 2, Options{})
+	ctx := context.Background()
+	added, err := f.svc.Add(ctx, key(1), pod(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a, found, err := f.svc.Check(ctx, key(1)); err != nil || !found || a.IP != added.Allocation.IP {
+		t.Errorf("Check: %v %v %v", a.IP, found, err)
+	}
+	if _, found, err := f.svc.Del(ctx, key(9)); err != nil || found {
+		t.Errorf("Del of an unknown key: found %v, %v; want false, nil", found, err)
+	}
+	a, found, err := f.svc.Del(ctx, key(1))
+	if err != nil || !found || a.IP != added.Allocation.IP {
+		t.Errorf("Del: %v %v %v", a.IP, found, err)
+	}
+	if _, found, err := f.svc.Del(ctx, key(1)); err != nil || found {
+		t.Errorf("second Del: found %v, %v; want false, nil", found, err)
+	}
+	if _, found, err := f.svc.Check(ctx, key(1)); err != nil || found {
+		t.Errorf("Check after Del: found %v, %v", found, err)
+	}
+	if st := f.store.Stats(); st.Cooling != 1 {
+		t.Errorf("cooling %d after Del, want 1", st.Cooling)
+	}
+}
+
+func TestGC(t *testing.T) {
+	f := setup(t, 4, Options{})
+	ctx := context.Background()
+	for i := range 3 {
+		if _, err := f.svc.Add(ctx, key(i), pod(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	released, err := f.svc.GC(ctx, []datastore.Key{key(1), key(7)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys []datastore.Key
+	for _, a := range released {
+		keys = append(keys, a.Key)
+	}
+	if len(keys) != 2 || !containsKey(keys, key(0)) || !containsKey(keys, key(2)) {
+		t.Errorf("released %v, want c0000 and c0002", keys)
+	}
+	allocs := f.store.Allocations()
+	if len(allocs) != 1 || allocs[0].Key != key(1) {
+		t.Errorf("left %v, want only c0001", allocs)
+	}
+	if again, err := f.svc.GC(ctx, []datastore.Key{key(1)}); err != nil || len(again) != 0 {
+		t.Errorf("second GC released %v, %v", again, err)
+	}
+	canceled, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := f.svc.GC(canceled, nil); !errors.Is(err, context.Canceled) {
+		t.Errorf("GC with a canceled context: %v", err)
+	}
+	if n := len(f.store.Allocations()); n != 1 {
+		t.Errorf("a canceled GC released addresses: %d left", n)
+	}
+}
+
+func containsKey(ks []datastore.Key, k datastore.Key) bool {
+	for _, x := range ks {
+		if x == k {
+			return true
+		}
+	}
+	return false
+}
+
+func TestCheckpointFailure(t *testing.T) {
+	w := &failingWrites{}
+	f := setupStore(t, 2, Options{}, datastore.Options{
+		Path: checkpointPath(t), Cooldown: time.Second, WriteFile: w.write})
+	ctx := context.Background()
+	if _, err := f.svc.Add(ctx, key(1), pod(1)); err != nil {
+		t.Fatal(err)
+	}
+	w.fail()
+	if _, err := f.svc.Add(ctx, key(2), pod(2)); !errors.Is(err, datastore.ErrCheckpoint) {
+		t.Errorf("Add: %v, want ErrCheckpoint", err)
+	}
+	if _, _, err := f.svc.Del(ctx, key(1)); !errors.Is(err, datastore.ErrCheckpoint) {
+		t.Errorf("Del: %v, want ErrCheckpoint", err)
+	}
+	if _, err := f.svc.GC(ctx, nil); !errors.Is(err, datastore.ErrCheckpoint) {
+		t.Errorf("GC: %v, want ErrCheckpoint", err)
+	}
+	if allocs := f.store.Allocations(); len(allocs) != 1 || allocs[0].Key != key(1) {
+		t.Errorf("allocations %v after failed writes, want only c0001", allocs)
+	}
+	if got := f.obs.got(); !equal(got, []Failure{"", FailureCheckpoint}) {
+		t.Errorf("observed %v", got)
+	}
+}
+
+func TestStatus(t *testing.T) {
+	ctx := context.Background()
+	store := datastore.New(datastore.Options{Cooldown: 30 * time.Second})
+	if err := store.AddENI(primaryENI(1)); err != nil {
+		t.Fatal(err)
+	}
+	p := newFakePool()
+	svc := New(store, p, Options{})
+
+	type step struct {
+		name  string
+		do    func()
+		ready bool
+		avail int
+		want  string // substring of Reason
+	}
+	steps := []step{
+		{"starting", func() {}, false, 0, "starting"},
+		{"ready with an address", svc.SetReady, true, 1, ""},
+		{"empty, growing", func() { mustAdd(t, svc, 1) }, true, 0, ""},
+		{"empty, throttled", func() { p.block("EC2 throttling; retrying", false) }, true, 0, ""},
+		{"empty, at a limit", func() { p.block("max pods reached (1)", true) }, false, 0, "max pods reached (1)"},
+		{"at a limit, cooling", func() { mustDel(t, svc, 1) }, false, 0, "1 released addresses are cooling down"},
+	}
+	for _, s := range steps {
+		s.do()
+		got := svc.Status(ctx)
+		if got.Ready != s.ready || got.Available != s.avail || !strings.Contains(got.Reason, s.want) ||
+			(s.ready && got.Reason != "") {
+			t.Errorf("%s: %+v, want ready %v, available %d, reason with %q", s.name, got, s.ready, s.avail, s.want)
+		}
+	}
+}
+
+func mustAdd(t *testing.T, svc *Service, n int) {
+	t.Helper()
+	if _, err := svc.Add(context.Background(), key(n), pod(n)); err != nil {
+		t.Fatalf("Add: %v", err)
+	}
+}
+
+func mustDel(t *testing.T, svc *Service, n int) {
+	t.Helper()
+	if _, found, err := svc.Del(context.Background(), key(n)); err != nil || !found {
+		t.Fatalf("Del: found %v, %v", found, err)
+	}
+}
+
+func TestFailureOf(t *testing.T) {
+	tests := []struct {
+		err  error
+		want Failure
+	}{
+		{nil, ""},
+		{ErrInvalid, FailureInvalid},
+		{errors.Join(errors.New("x"), ErrNotReady), FailureNotReady},
+		{&ExhaustedError{Cause: "subnet full"}, FailureExhausted},
+		{errors.Join(errors.New("assign"), datastore.ErrCheckpoint), FailureCheckpoint},
+		{context.Canceled, FailureCanceled},
+		{context.DeadlineExceeded, FailureCanceled},
+		{errors.New("boom"), FailureOther},
+	}
+	for _, tc := range tests {
+		if got := FailureOf(tc.err); got != tc.want {
+			t.Errorf("FailureOf(%v) = %q, want %q", tc.err, got, tc.want)
+		}
+	}
+	if n := len(Failures()); n != 6 {
+		t.Errorf("%d failure kinds, want 6", n)
+	}
+}
