@@ -111,4 +111,3 @@ func TestGracefulStopBounded(t *testing.T) {
 		t.Fatal("AddNetwork still running after the stop")
 	}
 }
-
