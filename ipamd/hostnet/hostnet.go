@@ -6,6 +6,7 @@ package hostnet
 
 import (
 	"context"
+	"errors"
 	"net/netip"
 )
 
@@ -20,7 +21,29 @@ const (
 	// PriorityFromPod is `from <pod> lookup <ENI table>`, installed by the
 	// plugin for pods on secondary ENIs.
 	PriorityFromPod = 1536
+	// PriorityFromENI is `from <ENI primary IP> lookup <ENI table>`,
+	// installed by SetupENI. It comes after the pod rules (a pod address is
+	// never an ENI's primary address, so their order does not matter) and
+	// has a priority of its own so that whoever cleans up stale pod rules at
+	// PriorityFromPod never mistakes it for one.
+	PriorityFromENI = 1600
 )
+
+// DefaultConnMark is the mark bit that sends packets through the main table
+// (the rule `fwmark 0x80/0x80 lookup main` at PriorityOffVPC): set in the
+// conntrack mark of connections that entered by the primary ENI or that
+// pods opened to destinations beyond the VPC, and copied to the packets
+// pods send on them. It is the AWS VPC CNI's default (kube-proxy uses
+// 0x4000 and 0x8000, Calico the upper 16 bits).
+const DefaultConnMark uint32 = 0x80
+
+// ErrLinkNotFound is returned when no link carries an ENI's MAC (yet): an
+// ENI just attached may take a moment to appear, so callers retry.
+var ErrLinkNotFound = errors.New("link not found")
+
+// ErrInvalid is returned for an ENI or SNAT configuration that cannot be
+// programmed (e.g. a subnet too small to have a gateway, no VPC CIDRs).
+var ErrInvalid = errors.New("invalid host network configuration")
 
 // ENI is a secondary ENI as the host sees it.
 type ENI struct {
