@@ -295,3 +295,34 @@ func equalJSON(t *testing.T, a, b any) bool {
 	}
 	return string(x) == string(y)
 }
+
+// The view of a real datastore agrees with its own counts.
+func TestENIsOfRealStore(t *testing.T) {
+	store := datastore.New(datastore.Options{})
+	err := store.AddENI(datastore.ENI{ID: "eni-s", DeviceIndex: 1, SubnetID: "subnet-1",
+		SubnetCIDR: pfx("198.18.0.0/20"), PrimaryIP: ip("198.18.0.6"),
+		Blocks: []netip.Prefix{pfx("198.18.1.0/28"), pfx("198.18.0.7/32")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []string{"c1", "c2", "c3"} {
+		if _, err := store.Assign(datastore.Key{ContainerID: c, IfName: "eth0"}, datastore.Pod{Name: c}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h := New(Sources{ENIs: store.ENIs, Allocations: store.Allocations})
+	_, _, body := get(t, h, PathENIs)
+	v := decode[ENIsView](t, body)
+	counts := map[string]int{}
+	for _, e := range v.ENIs {
+		for _, b := range e.Blocks {
+			for _, a := range b.Addresses {
+				counts[a.State]++
+			}
+		}
+	}
+	st := store.Stats()
+	if counts[StateAssigned] != st.Assigned || counts[StateFree] != st.Available || len(v.Unplaced) != 0 {
+		t.Errorf("view %v, unplaced %d; store %+v", counts, len(v.Unplaced), st)
+	}
+}
