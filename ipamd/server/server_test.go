@@ -65,7 +65,7 @@ func start(t *testing.T, b ipam.Backend, o server.Options) *harness {
 	return &harness{path: o.SocketPath, srv: srv, conn: conn, client: ipamv1.NewIPAMClient(conn), stop: stop}
 }
 
-func dial(t *testing.T, path string) *grpc.ClientConn {
+func dial(t testing.TB, path string) *grpc.ClientConn {
 	t.Helper()
 	conn, err := grpc.NewClient("unix://"+path, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
