@@ -1,9 +1,6 @@
 package manager
 
-import (
-	"fmt"
-	"strings"
-)
+import "fmt"
 
 // Blocked says why the pool cannot supply more addresses now, in words a
 // user can act on ("subnet subnet-… has no free addresses", "ENI limit of
@@ -14,7 +11,7 @@ func (m *Manager) Blocked() (cause string, permanent bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.last.Blocked != "" {
-		return m.policyCause(m.last.Blocked), true
+		return m.last.Blocked, true // the policy's words: a limit is reached
 	}
 	if m.last.Short == 0 {
 		return "", false
@@ -70,20 +67,7 @@ func (m *Manager) eniLimitCause() string {
 		typeMax = l.Type.MaxENIs
 	}
 	if l.MaxENIs > 0 && l.MaxENIs < typeMax {
-		return fmt.Sprintf("ENI limit set by MAX_ENI reached (%d ENIs)", l.MaxENIs)
+		return fmt.Sprintf("MAX_ENI=%d reached (%s allows %d ENIs)", l.MaxENIs, l.Type.Type, typeMax)
 	}
 	return fmt.Sprintf("ENI limit of %s reached (%d ENIs)", l.Type.Type, typeMax)
-}
-
-// policyCause turns the policy's Blocked into the user-facing cause,
-// naming the limit and its figure.
-func (m *Manager) policyCause(blocked string) string {
-	lower := strings.ToLower(blocked)
-	switch {
-	case strings.Contains(lower, "max pods"):
-		return fmt.Sprintf("max pods reached (%d)", m.opts.Limits.MaxPods)
-	case strings.Contains(lower, "eni limit"), strings.Contains(lower, "max_eni"):
-		return m.eniLimitCause()
-	}
-	return blocked
 }

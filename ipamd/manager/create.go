@@ -18,6 +18,9 @@ import (
 // when the pass's context has ended, so that no ENI leaks.
 const undoTimeout = 5 * time.Minute
 
+// errLinkTimeout: a new ENI's link did not appear on the host in time.
+var errLinkTimeout = errors.New("the ENI's link did not appear on the host in time")
+
 // createENI makes a new ENI with its addresses pre-assigned, attaches it
 // at the lowest free device index, and sets it up on the host and in the
 // datastore once metadata shows it. Any failure after the create undoes
@@ -135,13 +138,25 @@ func (m *Manager) attachNew(ctx context.Context, e cloud.ENI, idx int) (err erro
 	}
 	he := m.hostENI(de)
 	u.host = &he
-	if err := m.host.SetupENI(ctx, he); err != nil {
+	if err := m.setupHost(ctx, he); err != nil {
 		return fmt.Errorf("set up %s on the host: %w", e.ID, err)
 	}
 	if err := m.store.AddENI(de); err != nil {
 		return fmt.Errorf("record %s: %w", e.ID, err)
 	}
 	return nil
+}
+
+// setupHost sets a new ENI up on the host, retrying up to IMDSWait while
+// its link has not appeared yet.
+func (m *Manager) setupHost(ctx context.Context, he hostnet.ENI) error {
+	return m.poll(ctx, m.opts.IMDSWait, errLinkTimeout, func(ctx context.Context) (bool, error) {
+		err := m.host.SetupENI(ctx, he)
+		if errors.Is(err, hostnet.ErrLinkNotFound) && ctx.Err() == nil {
+			return false, err
+		}
+		return true, err
+	})
 }
 
 // undo removes a half-made ENI: off the host, detached (waiting until it

@@ -113,14 +113,14 @@ type Manager struct {
 	wake   chan struct{}
 	passMu sync.Mutex // one pass or sync at a time
 
-	mu         sync.Mutex
-	history    pool.History
-	last       pool.Decision
-	lastPass   time.Time
-	lastErr    string
-	backoffs   map[string]*backoff
-	lastSync   time.Time
-	nextSync   time.Time // zero: at once
+	mu       sync.Mutex
+	history  pool.History
+	last     pool.Decision
+	lastPass time.Time
+	lastErr  string
+	backoffs map[string]*backoff
+	lastSync time.Time
+	nextSync time.Time // zero: at once
 }
 
 // New returns a manager; Run starts it.
