@@ -28,6 +28,7 @@ import (
 // and allocs/op count both paths together.
 func BenchmarkAddDelRoundTrip(b *testing.B) {
 	svc := warmService(b, 250)
+	svc.SetReady()
 	path := filepath.Join(b.TempDir(), "ipamd.sock")
 	srv, err := server.Listen(svc, server.Options{SocketPath: path})
 	if err != nil {
@@ -124,9 +125,9 @@ func quantile(sorted []time.Duration, q float64) time.Duration {
 }
 
 // warmService is ipamd's service over a real datastore holding n free /32
-// addresses on ENIs of 50 each, ready, with its checkpoint on tmpfs when
+// addresses on ENIs of 50 each, not ready yet (SetReady), with its checkpoint on tmpfs when
 // there is one.
-func warmService(b *testing.B, n int) *ipam.Service {
+func warmService(b testing.TB, n int) *ipam.Service {
 	b.Helper()
 	store := datastore.New(datastore.Options{Path: filepath.Join(tmpfsDir(b), "ipam.json"), Cooldown: 0})
 	if _, err := store.Load(); err != nil {
@@ -149,13 +150,12 @@ func warmService(b *testing.B, n int) *ipam.Service {
 		}
 	}
 	svc := ipam.New(store, nil, ipam.Options{Node: ipam.NodeInfo{VPCCIDRs: []netip.Prefix{netip.MustParsePrefix("198.18.0.0/16")}, MTU: 9001}})
-	svc.SetReady()
 	return svc
 }
 
 // tmpfsDir is a fresh directory in /dev/shm if there is one, else a temp
 // directory.
-func tmpfsDir(b *testing.B) string {
+func tmpfsDir(b testing.TB) string {
 	if fi, err := os.Stat("/dev/shm"); err == nil && fi.IsDir() {
 		if d, err := os.MkdirTemp("/dev/shm", "vpc-cni-bench-"); err == nil {
 			b.Cleanup(func() { os.RemoveAll(d) })

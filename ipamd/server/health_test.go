@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -109,5 +110,50 @@ func TestGracefulStopBounded(t *testing.T) {
 		}
 	case <-ctx.Done():
 		t.Fatal("AddNetwork still running after the stop")
+	}
+}
+
+// TestRealService: over ipamd's own service and datastore, calls are
+// Unavailable and health NOT_SERVING until the daemon says it is ready.
+func TestRealService(t *testing.T) {
+	svc := warmService(t, 2)
+	h := start(t, svc, server.Options{})
+	hc := healthpb.NewHealthClient(h.conn)
+	ctx := ctxT(t)
+
+	_, err := h.client.AddNetwork(ctx, addReq("c1", "eth0"))
+	if status.Code(err) != codes.Unavailable {
+		t.Errorf("AddNetwork before ready: %v; want Unavailable", err)
+	}
+	if resp, err := hc.Check(ctx, &healthpb.HealthCheckRequest{}); err != nil || resp.GetStatus() != healthpb.HealthCheckResponse_NOT_SERVING {
+		t.Errorf("health before ready = %v, %v; want NOT_SERVING", resp, err)
+	}
+
+	svc.SetReady()
+	if resp, err := hc.Check(ctx, &healthpb.HealthCheckRequest{}); err != nil || resp.GetStatus() != healthpb.HealthCheckResponse_SERVING {
+		t.Errorf("health when ready = %v, %v; want SERVING", resp, err)
+	}
+	var ips []string
+	for _, id := range []string{"c1", "c2"} {
+		resp, err := h.client.AddNetwork(ctx, addReq(id, "eth0"))
+		if err != nil {
+			t.Fatalf("AddNetwork %s: %v", id, err)
+		}
+		ips = append(ips, resp.GetAllocation().GetIpv4())
+	}
+	if ips[0] == ips[1] || ips[0] == "" {
+		t.Errorf("addresses %v; want two distinct", ips)
+	}
+	// The pool of two is empty; with no pool manager it cannot grow, and
+	// the call's own deadline bounds the wait.
+	short, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	_, err = h.client.AddNetwork(short, addReq("c3", "eth0"))
+	if c := status.Code(err); c != codes.ResourceExhausted && c != codes.DeadlineExceeded {
+		t.Errorf("AddNetwork on an empty pool: %v; want ResourceExhausted or DeadlineExceeded", err)
+	}
+	del, err := h.client.DelNetwork(ctx, &ipamv1.DelNetworkRequest{ContainerId: "c1", Ifname: "eth0"})
+	if err != nil || !del.GetFound() || del.GetAllocation().GetIpv4() != ips[0] {
+		t.Errorf("DelNetwork = %v, %v; want %s released", del, err, ips[0])
 	}
 }
