@@ -41,6 +41,8 @@ func pfx(ss ...string) []netip.Prefix {
 	return out
 }
 
+func mustPrefix(s string) netip.Prefix { return netip.MustParsePrefix(s) }
+
 func ip(s string) netip.Addr { return netip.MustParseAddr(s) }
 
 // testENI is an ENI at device index dev of the test subnet, its primary
