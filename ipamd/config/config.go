@@ -142,13 +142,13 @@ func base() Config {
 // what it accepts. FromEnv cannot see variables it does not ask for, so it
 // does not catch misspelt VPC_CNI_ variables: main uses FromEnviron.
 func FromEnv(lookup func(string) (string, bool)) (Config, error) {
-	p := &parser{c: base(), given: map[string]bool{}}
+	p := &parser{c: base(), given: map[string]string{}, failed: map[string]bool{}}
 	for _, s := range specs {
 		v, ok := lookup(s.Name)
 		if !ok || v == "" {
 			continue
 		}
-		p.given[s.Name] = true
+		p.given[s.Name] = v
 		if err := s.set(p, v); err != nil {
 			p.fail(s.Name, v, err)
 		}

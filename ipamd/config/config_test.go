@@ -242,10 +242,19 @@ func TestInvalid(t *testing.T) {
 
 // TestPrefixDelegationWithoutTarget: refused as the AWS VPC CNI refuses it.
 func TestPrefixDelegationWithoutTarget(t *testing.T) {
-	_, err := FromEnv(env(map[string]string{"ENABLE_PREFIX_DELEGATION": "true", "WARM_PREFIX_TARGET": "0"}))
-	want := `WARM_PREFIX_TARGET="0": with ENABLE_PREFIX_DELEGATION=true and neither WARM_IP_TARGET nor MINIMUM_IP_TARGET set, ` +
+	_, err := FromEnv(env(map[string]string{"ENABLE_PREFIX_DELEGATION": "true", "WARM_PREFIX_TARGET": "00"}))
+	want := `WARM_PREFIX_TARGET="00": with ENABLE_PREFIX_DELEGATION=true and neither WARM_IP_TARGET nor MINIMUM_IP_TARGET set, ` +
 		`the pool would keep nothing free; want a whole number ≥ 1, or set WARM_IP_TARGET or MINIMUM_IP_TARGET`
 	if err == nil || err.Error() != want {
+		t.Errorf("got %v\nwant %s", err, want)
+	}
+}
+
+// TestOneErrorPerMistake: a refused WARM_PREFIX_TARGET is not reported
+// again as the prefix delegation check.
+func TestOneErrorPerMistake(t *testing.T) {
+	_, err := FromEnv(env(map[string]string{"ENABLE_PREFIX_DELEGATION": "true", "WARM_PREFIX_TARGET": "one"}))
+	if want := `WARM_PREFIX_TARGET="one": want a whole number ≥ 0`; err == nil || err.Error() != want {
 		t.Errorf("got %v\nwant %s", err, want)
 	}
 }

@@ -12,13 +12,13 @@ import (
 // checks that involve more than one.
 func (p *parser) derive() {
 	c := &p.c
-	if !p.given["WARM_PREFIX_TARGET"] {
+	if _, ok := p.given["WARM_PREFIX_TARGET"]; !ok {
 		c.WarmPrefixTarget = 0
 		if c.PrefixDelegation {
 			c.WarmPrefixTarget = 1
 		}
 	}
-	if !p.given["POD_MTU"] {
+	if _, ok := p.given["POD_MTU"]; !ok {
 		c.PodMTU = c.ENIMTU
 	}
 	if p.disableMetrics {
@@ -27,9 +27,22 @@ func (p *parser) derive() {
 	if p.disableIntrospection {
 		c.IntrospectionAddr = ""
 	}
+	p.checkPrefixTargets()
+}
+
+// checkPrefixTargets refuses, as the AWS VPC CNI does, prefix delegation
+// with no target that keeps anything free. A refused value of one of the
+// variables involved is reported on its own instead.
+func (p *parser) checkPrefixTargets() {
+	c := &p.c
+	for _, name := range []string{"ENABLE_PREFIX_DELEGATION", "WARM_PREFIX_TARGET", "WARM_IP_TARGET", "MINIMUM_IP_TARGET"} {
+		if p.failed[name] {
+			return
+		}
+	}
 	if c.PrefixDelegation && c.WarmPrefixTarget == 0 && c.WarmIPTarget == 0 && c.MinimumIPTarget == 0 {
 		p.errs = append(p.errs, &VarError{
-			Name: "WARM_PREFIX_TARGET", Value: strconv.Itoa(c.WarmPrefixTarget),
+			Name: "WARM_PREFIX_TARGET", Value: p.given["WARM_PREFIX_TARGET"],
 			Problem: "with ENABLE_PREFIX_DELEGATION=true and neither WARM_IP_TARGET nor MINIMUM_IP_TARGET set, the pool would keep nothing free",
 			Want:    "a whole number ≥ 1, or set WARM_IP_TARGET or MINIMUM_IP_TARGET",
 		})

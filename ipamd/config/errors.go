@@ -40,9 +40,10 @@ func problem(p, w string) error { return &invalid{problem: p, want: w} }
 
 // parser holds a parse in progress.
 type parser struct {
-	c     Config
-	given map[string]bool // variables set to a non-empty value
-	errs  []error
+	c      Config
+	given  map[string]string // variables set to a non-empty value
+	failed map[string]bool   // variables whose value was refused
+	errs   []error
 
 	disableMetrics       bool
 	disableIntrospection bool
@@ -51,6 +52,7 @@ type parser struct {
 // fail records that name=value is not accepted. A value parser may report
 // several problems at once (errors.Join of *invalid).
 func (p *parser) fail(name, value string, err error) {
+	p.failed[name] = true
 	var multi interface{ Unwrap() []error }
 	if errors.As(err, &multi) {
 		for _, e := range multi.Unwrap() {
