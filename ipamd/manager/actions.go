@@ -159,7 +159,17 @@ func (m *Manager) deleteDetached(ctx context.Context, id string, wait bool) erro
 			return fmt.Errorf("delete %s: wait for detach: %w", id, err)
 		}
 	}
-	if err := m.ec2.DeleteENI(ctx, id); err != nil && !errors.Is(err, cloud.ErrNotFound) {
+	err := m.poll(ctx, m.opts.DetachWait, errDeleteTimeout, func(ctx context.Context) (bool, error) {
+		err := m.ec2.DeleteENI(ctx, id)
+		switch {
+		case err == nil, errors.Is(err, cloud.ErrNotFound):
+			return true, nil
+		case (errors.Is(err, cloud.ErrThrottled) || errors.Is(err, cloud.ErrInUse)) && ctx.Err() == nil:
+			return false, err // throttled, or EC2 not yet seeing the detach: try again
+		}
+		return true, err
+	})
+	if err != nil {
 		m.log.Error("ENI left detached; the leaked-ENI cleanup will delete it", logKeyENI, id, logKeyError, err.Error())
 		return fmt.Errorf("delete %s: %w", id, err)
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/vpc-cni/vpc-cni/cloud"
 	"github.com/vpc-cni/vpc-cni/cloud/fake"
 	"github.com/vpc-cni/vpc-cni/ipamd/datastore"
+	hostfake "github.com/vpc-cni/vpc-cni/ipamd/hostnet/fake"
 	"github.com/vpc-cni/vpc-cni/ipamd/pool"
 )
 
@@ -72,7 +73,7 @@ func TestCreateENI(t *testing.T) {
 			if tc.prefix != (len(got.Prefixes) == 2) {
 				t.Errorf("prefixes %v in prefix mode %v", got.Prefixes, tc.prefix)
 			}
-			h, ok := e.host.eni(got.MAC)
+			h, ok := e.host.ENI(got.MAC)
 			if !ok || h.MTU != 9001 || h.RouteTable != 3 || h.DeviceIndex != 2 || h.PrimaryIP != got.PrimaryIP ||
 				h.SubnetCIDR != fake.DefaultSubnetCIDR {
 				t.Errorf("host has %+v (%v)", h, ok)
@@ -104,8 +105,11 @@ func TestCreateENIFailureLeavesNoENI(t *testing.T) {
 		{"metadata never shows it", func(e *env) {
 			e.cloud.SetFault(fake.OpMetadataENI, cloud.ErrNotFound, 0)
 		}},
-		{"host setup", func(e *env) { e.host.setFaults(boom, nil) }},
-		{"host setup and teardown", func(e *env) { e.host.setFaults(boom, boom) }},
+		{"host setup", func(e *env) { e.host.SetFault(hostfake.OpSetupENI, boom, 0) }},
+		{"host setup and teardown", func(e *env) {
+			e.host.SetFault(hostfake.OpSetupENI, boom, 0)
+			e.host.SetFault(hostfake.OpTeardownENI, boom, 0)
+		}},
 		{"datastore refuses", func(e *env) {
 			// A stale record at device index 1 that the cloud does not have.
 			err := e.store.AddENI(datastore.ENI{
@@ -139,8 +143,8 @@ func TestCreateENIFailureLeavesNoENI(t *testing.T) {
 					t.Errorf("datastore kept %s", s.ID)
 				}
 			}
-			e.host.setFaults(nil, nil)
-			if n := e.host.count(); n != 0 && tc.name != "host setup and teardown" {
+			e.host.ClearFaults()
+			if n := len(e.host.ENIs()); n != 0 && tc.name != "host setup and teardown" {
 				t.Errorf("host keeps %d ENIs", n)
 			}
 			if o := e.obs.outcomes(); len(o) != 1 || o[0] == "create-eni ok" {
@@ -148,4 +152,35 @@ func TestCreateENIFailureLeavesNoENI(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestCreateENIWaitsForTheLink: a new ENI's link may appear on the host a
+// moment after the attach; setup is retried until it does.
+func TestCreateENIWaitsForTheLink(t *testing.T) {
+	var s script
+	e := newEnv(t, func(c *setup) { c.decide = s.decide; c.noClock = true })
+	e.host.RequireENILinks(true)
+	s.push(act(pool.Action{Kind: pool.CreateENI, Count: 1}))
+	done := make(chan struct{})
+	go func() { defer close(done); e.m.Pass(context.Background()) }()
+	eventually(t, "setup retried", func() bool { return e.host.Calls(hostfake.OpSetupENI) >= 3 })
+	var mac string
+	for _, c := range e.cloud.AllENIs() {
+		if c.Tags[TagCreatedBy] == CreatedByValue {
+			mac = c.MAC
+		}
+	}
+	e.host.AddENILink(mac)
+	select {
+	case <-done:
+	case <-time.After(waitFor):
+		t.Fatal("the pass did not end once the link appeared")
+	}
+	if _, ok := e.host.ENI(mac); !ok {
+		t.Error("the ENI is not set up on the host")
+	}
+	if len(e.store.ENIs()) != 2 {
+		t.Errorf("datastore %+v", e.store.ENIs())
+	}
+	e.checkGroundTruth()
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/vpc-cni/vpc-cni/cloud"
 	"github.com/vpc-cni/vpc-cni/cloud/fake"
 	"github.com/vpc-cni/vpc-cni/ipamd/datastore"
+	hostfake "github.com/vpc-cni/vpc-cni/ipamd/hostnet/fake"
 	"github.com/vpc-cni/vpc-cni/ipamd/pool"
 )
 
@@ -28,7 +29,7 @@ type env struct {
 	clock *fake.Clock
 	cloud *fake.Cloud
 	store *datastore.Store
-	host  *testHost
+	host  *hostfake.Host
 	obs   *recorder
 	m     *Manager
 }
@@ -71,7 +72,7 @@ func newEnv(t *testing.T, mods ...func(*setup)) *env {
 	if o.Limits.Type.Type == "" {
 		o.Limits = pool.Limits{Type: lim, MaxENIs: lim.ENIsOnCard(lim.DefaultNetworkCard), MaxPods: 110}
 	}
-	e := &env{t: t, clock: clock, cloud: c, host: newTestHost(), obs: &recorder{}}
+	e := &env{t: t, clock: clock, cloud: c, host: hostfake.New(), obs: &recorder{}}
 	e.store = datastore.New(datastore.Options{Cooldown: 30 * time.Second, Now: clock.Now})
 	e.m = New(Deps{EC2: c, Metadata: c.Metadata(), Store: e.store, Host: e.host, Observer: e.obs}, o)
 	e.m.pollMin, e.m.pollMax = time.Millisecond, 2*time.Millisecond

@@ -25,11 +25,11 @@ func (m *Manager) Pass(ctx context.Context) pool.Decision {
 	defer m.passMu.Unlock()
 	now := m.now()
 	m.mu.Lock()
-	in := pool.Input{
-		Stats: m.store.Stats(), Config: m.opts.Pool, Limits: m.opts.Limits, History: m.history, Now: now,
-	}
+	history := m.history
 	m.mu.Unlock()
-	dec := m.decide(in)
+	dec := m.decide(pool.Input{
+		Stats: m.store.Stats(), Config: m.opts.Pool, Limits: m.opts.Limits, History: history, Now: now,
+	})
 	m.mu.Lock()
 	m.last, m.lastPass = dec, now
 	m.mu.Unlock()

@@ -11,6 +11,7 @@ import (
 	"github.com/vpc-cni/vpc-cni/cloud"
 	"github.com/vpc-cni/vpc-cni/cloud/fake"
 	"github.com/vpc-cni/vpc-cni/ipamd/datastore"
+	hostfake "github.com/vpc-cni/vpc-cni/ipamd/hostnet/fake"
 	"github.com/vpc-cni/vpc-cni/ipamd/pool"
 )
 
@@ -79,6 +80,9 @@ func TestDeleteENI(t *testing.T) {
 		wantOut string
 	}{
 		{"deleted after detaching", func(*env, string) {}, true, "delete-eni ok"},
+		{"delete throttled, then retried", func(e *env, _ string) {
+			e.cloud.SetFault(fake.OpDeleteENI, fake.InjectedError(fake.OpDeleteENI, "RequestLimitExceeded"), 2)
+		}, true, "delete-eni ok"},
 		{"in use", func(e *env, id string) {
 			// Fill the primary so the pod lands on the ENI.
 			for i := range 20 {
@@ -96,7 +100,7 @@ func TestDeleteENI(t *testing.T) {
 		{"detach fails", func(e *env, _ string) {
 			e.cloud.SetFault(fake.OpDetachENI, fake.InjectedError(fake.OpDetachENI, "InternalError"), 1)
 		}, false, "delete-eni other"},
-		{"host teardown fails", func(e *env, _ string) { e.host.setFaults(nil, errors.New("boom")) }, false, "delete-eni other"},
+		{"host teardown fails", func(e *env, _ string) { e.host.SetFault(hostfake.OpTeardownENI, errors.New("boom"), 0) }, false, "delete-eni other"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var s script
@@ -113,12 +117,12 @@ func TestDeleteENI(t *testing.T) {
 			e.m.Pass(context.Background())
 
 			_, inCloud := e.cloud.ENI(id)
-			_, onHost := e.host.eni(mac)
+			_, onHost := e.host.ENI(mac)
 			inStore := len(e.storeBlocks(id)) > 0
 			if tc.gone == inCloud || tc.gone == onHost || tc.gone == inStore {
 				t.Errorf("in cloud %v, on host %v, in datastore %v; want all %v", inCloud, onHost, inStore, !tc.gone)
 			}
-			if tc.gone && e.cloud.Calls(fake.OpDeleteENI) != 1 {
+			if tc.name == "deleted after detaching" && e.cloud.Calls(fake.OpDeleteENI) != 1 {
 				t.Errorf("%d DeleteENI calls, want 1 (after the detach completed)", e.cloud.Calls(fake.OpDeleteENI))
 			}
 			if got := e.obs.outcomes(); got[len(got)-1] != tc.wantOut {

@@ -31,7 +31,7 @@ func TestSyncAdoptsPrimary(t *testing.T) {
 	if len(enis) != 1 || !enis[0].Primary || enis[0].RouteTable() != datastore.MainRouteTable {
 		t.Errorf("datastore %+v", enis)
 	}
-	if e.host.count() != 0 {
+	if len(e.host.ENIs()) != 0 {
 		t.Error("the primary ENI was set up on the host")
 	}
 	e.checkGroundTruth()
@@ -58,10 +58,10 @@ func TestSyncAdoptsUnknownENIs(t *testing.T) {
 	if got := len(e.storeBlocks(ours.ID)); got != 3 {
 		t.Errorf("adopted ENI has %d blocks, want 3", got)
 	}
-	if h, ok := e.host.eni(ours.MAC); !ok || h.RouteTable != 2 || h.MTU != 9001 {
+	if h, ok := e.host.ENI(ours.MAC); !ok || h.RouteTable != 2 || h.MTU != 9001 {
 		t.Errorf("host has %+v, %v for the adopted ENI", h, ok)
 	}
-	if _, ok := e.host.eni(theirs.MAC); ok {
+	if _, ok := e.host.ENI(theirs.MAC); ok {
 		t.Error("the no_manage ENI was set up on the host")
 	}
 	if len(e.storeBlocks(theirs.ID)) != 0 || len(e.store.ENIs()) != 2 {
@@ -142,7 +142,7 @@ func TestSyncRemovesWhatTheCloudLost(t *testing.T) {
 	if _, ok := e.store.Get(key); ok {
 		t.Error("the allocation is still in the datastore")
 	}
-	if _, ok := e.host.eni(eni.MAC); ok {
+	if _, ok := e.host.ENI(eni.MAC); ok {
 		t.Error("the ENI gone from the instance is still set up on the host")
 	}
 	e.checkGroundTruth()
@@ -156,11 +156,14 @@ func TestSyncRepairsHost(t *testing.T) {
 	if _, err := e.m.Sync(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	_ = e.host.TeardownENI(context.Background(), e.m.hostENI(datastore.ENI{MAC: eni.MAC}))
+	h, _ := e.host.ENI(eni.MAC)
+	if err := e.host.TeardownENI(context.Background(), h); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := e.m.Sync(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := e.host.eni(eni.MAC); !ok {
+	if _, ok := e.host.ENI(eni.MAC); !ok {
 		t.Error("sync did not set the ENI up again")
 	}
 }

@@ -13,6 +13,10 @@ import (
 // ran out.
 var errDetachTimeout = errors.New("ENI still detaching")
 
+// errDeleteTimeout: EC2 kept refusing to delete a detached ENI (throttled,
+// or still seeing it in use) until the wait ran out.
+var errDeleteTimeout = errors.New("ENI not deleted in time")
+
 // poll calls check with growing pauses (pollMin doubling up to pollMax)
 // until it reports done or fails, ctx ends, or bound has passed on the
 // manager's clock; then it returns timeout wrapped with check's last error.
