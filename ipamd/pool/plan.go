@@ -8,9 +8,6 @@ import (
 	"github.com/vpc-cni/vpc-cni/ipamd/datastore"
 )
 
-// PrefixSize is the number of addresses in a delegated /28 prefix.
-const PrefixSize = 16
-
 const (
 	// maxTarget bounds every target, so that no configuration, however
 	// large, overflows the arithmetic.

@@ -14,6 +14,9 @@ import (
 	"github.com/vpc-cni/vpc-cni/ipamd/datastore"
 )
 
+// PrefixSize is the number of addresses in a delegated /28 prefix.
+const PrefixSize = 16
+
 // Config is the warm-pool tuning, with the AWS VPC CNI's meanings.
 type Config struct {
 	WarmENITarget    int  // WARM_ENI_TARGET
