@@ -73,6 +73,7 @@ func (m *Manager) grow(ctx context.Context, a pool.Action,
 		m.wantSync()
 		return fmt.Errorf("%s: record %v on %s: %w", a.Kind, blocks, e.ID, err)
 	}
+	m.log.Info("added addresses", logKeyKind, string(a.Kind), logKeyENI, e.ID, logKeyBlocks, fmt.Sprint(blocks))
 	return nil
 }
 
@@ -96,6 +97,7 @@ func (m *Manager) unassign(ctx context.Context, a pool.Action) error {
 		err = m.ec2.UnassignPrefixes(ctx, a.ENI, a.Blocks)
 	}
 	if err == nil {
+		m.log.Info("released addresses", logKeyKind, string(a.Kind), logKeyENI, a.ENI, logKeyBlocks, fmt.Sprint(a.Blocks))
 		return nil
 	}
 	if rerr := m.store.AddBlocks(a.ENI, a.Blocks); rerr != nil {
@@ -146,7 +148,11 @@ func (m *Manager) deleteENI(ctx context.Context, a pool.Action) error {
 			return fmt.Errorf("delete %s: detach: %w", e.ID, err)
 		}
 	}
-	return m.deleteDetached(ctx, e.ID, attachment != "")
+	if err := m.deleteDetached(ctx, e.ID, attachment != ""); err != nil {
+		return err
+	}
+	m.log.Info("deleted ENI", logKeyENI, e.ID, logKeyDevice, e.DeviceIndex)
+	return nil
 }
 
 // deleteDetached waits until the ENI is detached (when it was attached)

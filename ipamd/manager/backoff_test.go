@@ -238,7 +238,7 @@ func TestBlockedCauses(t *testing.T) {
 		{"MAX_ENI", pool.Decision{Short: 4}, 2, ClassENILimit, "MAX_ENI=2 reached (m5.large allows 3 ENIs)", true},
 		{"address limit", pool.Decision{Short: 4}, 3, ClassAddressLimit, "address limit of m5.large reached (10 per ENI)", true},
 		{"subnet", pool.Decision{Short: 4}, 3, ClassSubnetExhausted, "subnet subnet-1 has no free addresses", false},
-		{"other", pool.Decision{Short: 4}, 3, ClassOther, "EC2 calls failing (boom); retrying", false},
+		{"other", pool.Decision{Short: 4}, 3, ClassOther, "pool growth failing: boom; retrying", false},
 		{"backoff but nothing wanted", pool.Decision{}, 3, ClassThrottled, "", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

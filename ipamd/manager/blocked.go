@@ -55,7 +55,7 @@ func (m *Manager) backoffCause(class string, b *backoff) (string, bool) {
 	case ClassThrottled:
 		return "EC2 throttling; retrying", false
 	}
-	return fmt.Sprintf("EC2 calls failing (%v); retrying", b.err), false
+	return fmt.Sprintf("pool growth failing: %v; retrying", b.err), false
 }
 
 // eniLimitCause names the ENI limit: the instance type's, or MAX_ENI's

@@ -37,8 +37,11 @@ func (m *Manager) createENI(ctx context.Context, a pool.Action) error {
 	if err != nil {
 		return fmt.Errorf("create ENI in %s: %w", m.opts.Instance.SubnetID, err)
 	}
-	m.log.Info("created ENI", logKeyENI, e.ID, logKeyDevice, idx, logKeyCount, a.Count)
-	return m.attachNew(ctx, e, idx)
+	if err := m.attachNew(ctx, e, idx); err != nil {
+		return err
+	}
+	m.log.Info("added ENI", logKeyENI, e.ID, logKeyDevice, idx, logKeyBlocks, fmt.Sprint(blocksOf(e)))
+	return nil
 }
 
 // freeDeviceIndex returns the lowest device index on the default network

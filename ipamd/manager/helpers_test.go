@@ -2,6 +2,7 @@ package manager
 
 import (
 	"context"
+	"log/slog"
 	"net/netip"
 	"slices"
 	"sync"
@@ -74,7 +75,8 @@ func newEnv(t *testing.T, mods ...func(*setup)) *env {
 	}
 	e := &env{t: t, clock: clock, cloud: c, host: hostfake.New(), obs: &recorder{}}
 	e.store = datastore.New(datastore.Options{Cooldown: 30 * time.Second, Now: clock.Now})
-	e.m = New(Deps{EC2: c, Metadata: c.Metadata(), Store: e.store, Host: e.host, Observer: e.obs}, o)
+	log := slog.New(slog.NewJSONHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug}))
+	e.m = New(Deps{EC2: c, Metadata: c.Metadata(), Store: e.store, Host: e.host, Log: log, Observer: e.obs}, o)
 	e.m.pollMin, e.m.pollMax = time.Millisecond, 2*time.Millisecond
 	e.m.jitter = func() float64 { return 0 }
 	if s.decide != nil {

@@ -232,5 +232,5 @@ func (m *Manager) periodicSync(ctx context.Context) {
 	if err != nil && ctx.Err() == nil {
 		m.log.Warn("reconciling the datastore with the cloud failed", logKeyError, err.Error())
 	}
-	rep.log(m.log)
+	rep.Log(m.log)
 }

@@ -107,8 +107,7 @@ func (m *Manager) act(ctx context.Context, a pool.Action) error {
 	switch out {
 	case OutcomeOK:
 		m.succeeded(a.Kind, end)
-		m.log.Info("pool action done", logKeyKind, string(a.Kind), logKeyENI, a.ENI, logKeyCount, a.Count,
-			logKeyBlocks, fmt.Sprint(a.Blocks))
+		m.log.Debug("pool action done", logKeyKind, string(a.Kind), logKeyENI, a.ENI, logKeyDuration, end.Sub(start))
 		return nil
 	case outcomeSkipped:
 		m.log.Debug("pool action skipped", logKeyKind, string(a.Kind), logKeyENI, a.ENI, logKeyError, err.Error())

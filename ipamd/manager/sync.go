@@ -51,9 +51,9 @@ func (r *SyncReport) removed(eni string, blocks []netip.Prefix) {
 	r.RemovedBlocks[eni] = append(r.RemovedBlocks[eni], blocks...)
 }
 
-// log writes what changed: a line per change, and a warning per dropped
-// allocation.
-func (r SyncReport) log(l *slog.Logger) {
+// Log writes what changed, if anything: one line, and a warning per
+// dropped allocation naming the pod.
+func (r SyncReport) Log(l *slog.Logger) {
 	if !r.Changed() {
 		return
 	}
