@@ -254,3 +254,23 @@ func TestBlockedCauses(t *testing.T) {
 		})
 	}
 }
+
+// TestStaleBackoffForgotten: a backoff nobody retried is forgotten once its
+// longest delay has passed after it ran out.
+func TestStaleBackoffForgotten(t *testing.T) {
+	var s script
+	e := newEnv(t, func(c *setup) { c.decide = s.decide; c.noClock = true })
+	e.m.failed(ClassThrottled, pool.UnassignIPs, "", errors.New("slow down"), e.clock.Now())
+	e.m.Pass(context.Background())
+	if _, ok := e.m.State().Backoff[ClassThrottled]; !ok {
+		t.Fatal("a fresh backoff was forgotten")
+	}
+	e.clock.Advance(policies[ClassThrottled].base + policies[ClassThrottled].max + time.Second)
+	e.m.Pass(context.Background())
+	if b := e.m.State().Backoff; len(b) != 0 {
+		t.Errorf("stale backoffs kept: %v", b)
+	}
+	if e.m.State().LastError != "" {
+		t.Errorf("LastError %q kept", e.m.State().LastError)
+	}
+}

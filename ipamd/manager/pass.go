@@ -26,6 +26,7 @@ func (m *Manager) Pass(ctx context.Context) pool.Decision {
 	now := m.now()
 	m.mu.Lock()
 	history := m.history
+	m.pruneLocked(now)
 	m.mu.Unlock()
 	dec := m.decide(pool.Input{
 		Stats: m.store.Stats(), Config: m.opts.Pool, Limits: m.opts.Limits, History: history, Now: now,
@@ -50,11 +51,11 @@ func (m *Manager) Pass(ctx context.Context) pool.Decision {
 			failed++
 		}
 	}
-	if failed == 0 {
-		m.mu.Lock()
-		m.lastErr = ""
-		m.mu.Unlock()
+	m.mu.Lock()
+	if failed == 0 && len(m.backoffs) == 0 {
+		m.lastErr = "" // nothing failing any more
 	}
+	m.mu.Unlock()
 	return dec
 }
 
@@ -173,6 +174,17 @@ func (m *Manager) succeeded(kind pool.Kind, now time.Time) {
 	}
 	for class, b := range m.backoffs {
 		if b.holds[kind] && !now.Before(b.until) {
+			delete(m.backoffs, class)
+		}
+	}
+}
+
+// pruneLocked forgets backoffs that ran out long ago (their longest delay
+// ago) with no retry since, so that a cause nobody has retried is not
+// reported for ever.
+func (m *Manager) pruneLocked(now time.Time) {
+	for class, b := range m.backoffs {
+		if now.After(b.until.Add(policies[class].max)) {
 			delete(m.backoffs, class)
 		}
 	}
