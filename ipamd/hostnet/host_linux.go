@@ -226,8 +226,15 @@ func (h *Linux) TeardownENI(ctx context.Context, e ENI) error {
 	return nil
 }
 
-// LinkExists reports whether a link of that name exists.
+// LinkExists reports whether a link of that name exists; a name too long
+// for a link names none.
 func (h *Linux) LinkExists(ctx context.Context, name string) (bool, error) {
+	if name == "" {
+		return false, fmt.Errorf("empty link name: %w", ErrInvalid)
+	}
+	if len(name) >= ifNameSize {
+		return false, nil
+	}
 	unlock, err := h.begin(ctx)
 	if err != nil {
 		return false, err

@@ -81,14 +81,17 @@ type SNAT struct {
 // Host is the node's networking as ipamd drives it.
 type Host interface {
 	// SetupENI finds the ENI's link by MAC, sets its MTU, brings it up,
-	// fills its route table (a route to the subnet gateway, a default
-	// route through it) and adds the rule `from <ENI primary IP> lookup
-	// <table>`.
+	// gives it the ENI's primary address (without the main table prefix
+	// route the kernel would add), fills its route table (a route to the
+	// subnet gateway, a default route through it) and adds the rule `from
+	// <ENI primary IP> lookup <table>` at PriorityFromENI. Anything else in
+	// that table, or at that priority for that address or table, is
+	// removed. ErrLinkNotFound if no link has the MAC yet.
 	SetupENI(ctx context.Context, e ENI) error
 	// TeardownENI removes what SetupENI added; a missing link is fine.
 	TeardownENI(ctx context.Context, e ENI) error
 	// SetupSNAT installs (or, when External, removes) SNAT and the
-	// connection marks.
+	// connection marks, replacing whatever an earlier call installed.
 	SetupSNAT(ctx context.Context, s SNAT) error
 	// LinkExists reports whether a link of that name exists (a pod's
 	// host-side veth).

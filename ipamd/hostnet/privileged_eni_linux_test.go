@@ -203,11 +203,14 @@ func TestPrivilegedLinkExists(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		want bool
-	}{{"eni0123456789a", true}, {"eni0123456789b", false}, {"lo", true}} {
+	}{{"eni0123456789a", true}, {"eni0123456789b", false}, {"lo", true}, {"eni0123456789abcdef", false}} {
 		got, err := nd.host.LinkExists(ctx, tc.name)
 		if err != nil || got != tc.want {
 			t.Errorf("LinkExists(%s) = %v, %v; want %v", tc.name, got, err, tc.want)
 		}
+	}
+	if _, err := nd.host.LinkExists(ctx, ""); !errors.Is(err, ErrInvalid) {
+		t.Errorf("LinkExists(\"\") = %v, want ErrInvalid", err)
 	}
 	// The host works in its namespace, not the test's.
 	if got, err := nd.host.LinkExists(ctx, hostOnlyLink(t)); err != nil || got {
