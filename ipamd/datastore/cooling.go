@@ -1,6 +1,9 @@
 package datastore
 
-import "time"
+import (
+	"net/netip"
+	"time"
+)
 
 // coolEntry says when a released address may be reused. Entries are not
 // removed when an undo or a removal makes them stale; expire skips those.
@@ -68,4 +71,23 @@ func (st *state) popCool() coolEntry {
 	}
 	st.cooling = h
 	return top
+}
+
+// Cooling returns, for each address cooling down now, when it becomes
+// usable again (introspection shows it). The map is the caller's.
+func (s *Store) Cooling() map[netip.Addr]time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.st.expire(s.now())
+	out := map[netip.Addr]time.Time{}
+	for _, e := range s.st.order {
+		for _, b := range e.blocks {
+			for i := 0; b.cooling > 0 && i < len(b.slots); i++ {
+				if until := b.slots[i].coolUntil; !until.IsZero() {
+					out[b.addr(i)] = until
+				}
+			}
+		}
+	}
+	return out
 }
