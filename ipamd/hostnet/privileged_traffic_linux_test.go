@@ -68,7 +68,16 @@ func newTrafficLab(t *testing.T) *trafficLab {
 		IP: net.ParseIP(podIP), HardwareAddr: eth1.Attrs().HardwareAddr, Family: netlink.FAMILY_V4}))
 	sourceDestCheck(t, fabric, map[string][]string{"f0": {"198.18.0.10"}, "f1": {"198.18.1.20", podIP}})
 
-	// The pod and what the plugin adds for it on the host.
+	lab.wirePod(t, podNL)
+	must(t, nd.host.SetupENI(context.Background(), eni1()))
+	return lab
+}
+
+// wirePod does what the plugin does for a pod on the secondary ENI: the
+// veth, the pod's address and routes, the host route and the two rules.
+func (l *trafficLab) wirePod(t *testing.T, podNL *netlink.Handle) {
+	t.Helper()
+	nd, pod := l.node, l.pod
 	veth := &netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: "eniabc"}, PeerName: "eth0",
 		PeerNamespace: netlink.NsFd(int(pod.Fd()))}
 	must(t, nd.nl.LinkAdd(veth))
@@ -86,9 +95,6 @@ func newTrafficLab(t *testing.T) *trafficLab {
 	fromPod.Priority, fromPod.Src, fromPod.Table = PriorityFromPod, ipNet(pfx(podIP+"/32")), eni1().RouteTable
 	must(t, nd.nl.RuleAdd(toPod))
 	must(t, nd.nl.RuleAdd(fromPod))
-
-	must(t, nd.host.SetupENI(context.Background(), eni1()))
-	return lab
 }
 
 // veth creates a node link with mac whose peer (up) is in other.
