@@ -112,9 +112,9 @@ func (m *Manager) unassign(ctx context.Context, a pool.Action) error {
 }
 
 // deleteENI retires an empty ENI: out of the datastore (which refuses
-// while any address is in use), off the host, detached, and deleted. Until
-// it is detached a failure puts it back; after, the leaked-ENI cleanup is
-// the backstop.
+// while any address is in use), off the host, detached, and deleted, to
+// the end even if ctx ends meanwhile. Until it is detached a failure puts
+// it back; after, the leaked-ENI cleanup is the backstop.
 func (m *Manager) deleteENI(ctx context.Context, a pool.Action) error {
 	e, ok := m.storeENI(a.ENI)
 	if !ok || e.Primary {
@@ -126,6 +126,10 @@ func (m *Manager) deleteENI(ctx context.Context, a pool.Action) error {
 		}
 		return fmt.Errorf("delete %s: %w", e.ID, err)
 	}
+	// From here on the ENI is half retired: finish (or put it back) even
+	// if the pass's context ends.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), undoTimeout)
+	defer cancel()
 	if err := m.host.TeardownENI(ctx, m.hostENI(e)); err != nil {
 		m.readd(ctx, e)
 		return fmt.Errorf("delete %s: host teardown: %w", e.ID, err)

@@ -14,8 +14,9 @@ import (
 	"github.com/vpc-cni/vpc-cni/ipamd/pool"
 )
 
-// undoTimeout bounds the undo of a failed ENI creation, which runs even
-// when the pass's context has ended, so that no ENI leaks.
+// undoTimeout bounds the undo of a failed ENI creation and the retirement
+// of an ENI, which run to the end even when the pass's context has ended,
+// so that no ENI leaks.
 const undoTimeout = 5 * time.Minute
 
 // errLinkTimeout: a new ENI's link did not appear on the host in time.

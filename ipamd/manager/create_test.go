@@ -103,6 +103,7 @@ func TestCreateENIFailureLeavesNoENI(t *testing.T) {
 				fake.InjectedError(fake.OpSetDeleteOnTermination, "InternalError"), 1)
 		}},
 		{"metadata never shows it", func(e *env) {
+			e.m.opts.IMDSWait = time.Minute
 			e.cloud.SetFault(fake.OpMetadataENI, cloud.ErrNotFound, 0)
 		}},
 		{"host setup", func(e *env) { e.host.SetFault(hostfake.OpSetupENI, boom, 0) }},

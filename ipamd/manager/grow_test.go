@@ -51,14 +51,14 @@ func TestIMDSLagHoldsAddressesBack(t *testing.T) {
 // adopts them once metadata shows them.
 func TestIMDSTimeoutLeavesAddressesToSync(t *testing.T) {
 	var s script
-	e := newEnv(t, func(c *setup) { c.decide = s.decide; c.noClock = true })
+	e := newEnv(t, func(c *setup) { c.decide = s.decide; c.noClock = true; c.opts.IMDSWait = time.Minute })
 	e.cloud.SetMetadataLag(5 * time.Minute)
 	s.push(act(pool.Action{Kind: pool.AssignPrefixes, ENI: e.primary(), Count: 1}))
 	done := make(chan struct{})
 	go func() { defer close(done); e.m.Pass(context.Background()) }()
 	polls := e.cloud.Calls(fake.OpMetadataENI)
 	eventually(t, "metadata polled", func() bool { return e.cloud.Calls(fake.OpMetadataENI) > polls })
-	e.clock.Advance(DefaultIMDSWait + time.Second)
+	e.clock.Advance(time.Minute + time.Second)
 	select {
 	case <-done:
 	case <-time.After(waitFor):

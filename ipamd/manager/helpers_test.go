@@ -46,7 +46,7 @@ type setup struct {
 
 // newEnv builds an env. Unless noSync, it syncs once, so the datastore
 // holds the primary ENI as the daemon's startup leaves it. Unless noClock,
-// a driver advances the clock a second per millisecond while the manager
+// a driver advances the clock 100ms per millisecond while the manager
 // waits on it (for attach, detach and metadata delays).
 func newEnv(t *testing.T, mods ...func(*setup)) *env {
 	t.Helper()
@@ -57,6 +57,10 @@ func newEnv(t *testing.T, mods ...func(*setup)) *env {
 			Pool:     pool.Config{WarmENITarget: 1},
 			ENIMTU:   9001,
 			Interval: time.Hour, // tests run passes by hand or with Wake
+			// Long on the clock, so that the clock driver cannot run a
+			// wait out while a starved goroutine has not polled yet.
+			IMDSWait:   10 * time.Minute,
+			DetachWait: 10 * time.Minute,
 		},
 	}
 	for _, f := range mods {
@@ -93,8 +97,8 @@ func newEnv(t *testing.T, mods ...func(*setup)) *env {
 	return e
 }
 
-// driveClock advances the clock by a second every millisecond until the
-// test ends, so waits bounded on the clock make progress.
+// driveClock advances the clock by 100ms every millisecond until the test
+// ends, so waits bounded on the clock make progress.
 func (e *env) driveClock() {
 	done := make(chan struct{})
 	var wg sync.WaitGroup
@@ -106,7 +110,7 @@ func (e *env) driveClock() {
 			case <-done:
 				return
 			case <-tick.C:
-				e.clock.Advance(time.Second)
+				e.clock.Advance(100 * time.Millisecond)
 			}
 		}
 	})
