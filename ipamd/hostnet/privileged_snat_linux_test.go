@@ -108,6 +108,7 @@ func checkSNAT(t *testing.T, nd *testNode, s SNAT, random, fully bool) {
 }
 
 func TestPrivilegedSetupSNATIdempotent(t *testing.T) {
+	requireRoot(t)
 	for _, tc := range []struct {
 		mode          SNATRandom
 		random, fully bool
