@@ -176,7 +176,7 @@ func (m *Manager) undo(ctx context.Context, u undo) {
 		}
 	}
 	if u.attachment != "" {
-		if err := m.ec2.DetachENI(ctx, u.attachment, true); err != nil && !errors.Is(err, cloud.ErrNotFound) {
+		if err := m.ec2.DetachENI(ctx, u.attachment, false); err != nil && !errors.Is(err, cloud.ErrNotFound) {
 			m.log.Error("undoing a new ENI: detach failed; the ENI stays attached until the next sync",
 				logKeyENI, u.eni, logKeyError, err.Error())
 			m.wantSync()
