@@ -3,7 +3,7 @@
 
 GO       ?= go
 BIN      := bin
-FUZZTIME ?= 15s
+FUZZTIME ?= 10s
 # Go minimises each new interesting input for up to 60s by default, during
 # which a short run makes no progress: keep minimisation brief.
 FUZZMINIMIZETIME ?= 2s
@@ -27,8 +27,15 @@ test: proto-check lint build unit fuzz
 unit:
 	$(GO) test -race -count=1 ./...
 
+# Each fuzz target as package:Target; go test fuzzes one target at a time.
+FUZZ_TARGETS := ./cloud/sim:FuzzParseQuery ./ipamd/config:FuzzFromEnviron \
+	./ipamd/datastore:FuzzDecodeCheckpoint ./ipamd/pool:FuzzDecide
+
 fuzz:
-	$(GO) test -run='^$$' -fuzz='^FuzzParseQuery$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=$(FUZZMINIMIZETIME) ./cloud/sim
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		echo "fuzz $${t#*:} in $${t%%:*} for $(FUZZTIME)"; \
+		$(GO) test -run='^$$' -fuzz="^$${t#*:}$$" -fuzztime=$(FUZZTIME) -fuzzminimizetime=$(FUZZMINIMIZETIME) "$${t%%:*}"; \
+	done
 
 # bench: figures next to a reference measured in the same run; no thresholds.
 bench:
