@@ -1,0 +1,183 @@
+package datastore
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/netip"
+	"time"
+)
+
+// Salvaged is what could be read out of a damaged checkpoint.
+type Salvaged struct {
+	Allocations []Allocation
+	Cooling     map[netip.Addr]time.Time
+}
+
+// Salvage reads what it can out of a checkpoint that Load found corrupt:
+// every complete allocation and cooldown record before the damage (a
+// truncated file keeps those it wrote first). It never fails; from
+// garbage it salvages nothing. Nothing it returns has been checked
+// against the ENIs: Restore does that.
+func Salvage(data []byte) Salvaged {
+	out := Salvaged{Cooling: map[netip.Addr]time.Time{}}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return out
+	}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return out
+		}
+		var ok bool
+		switch tok {
+		case "allocations":
+			ok = salvageArray(dec, func(a Allocation) { out.Allocations = append(out.Allocations, a) })
+		case "cooling":
+			ok = salvageArray(dec, func(c coolRecord) { out.Cooling[c.IP] = c.Until })
+		default:
+			var skip json.RawMessage
+			ok = dec.Decode(&skip) == nil
+		}
+		if !ok {
+			return out
+		}
+	}
+	return out
+}
+
+// salvageArray decodes the elements of the array at the decoder's
+// position, passing each to add, until the array ends (true) or something
+// does not decode (false).
+func salvageArray[T any](dec *json.Decoder, add func(T)) bool {
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('[') {
+		return false
+	}
+	for dec.More() {
+		var v T
+		if err := dec.Decode(&v); err != nil {
+			return false
+		}
+		add(v)
+	}
+	_, err := dec.Token()
+	return err == nil
+}
+
+// RestoreReport says what Restore put back.
+type RestoreReport struct {
+	Allocations int
+	Cooling     int
+	// Skipped says, for each allocation or cooldown left out, why (its
+	// address is on no managed block, is taken, ...).
+	Skipped []error
+}
+
+// Restore puts allocations and cooldowns back into a store that was
+// rebuilt from the cloud (after Load found the checkpoint corrupt): each
+// allocation whose address is a usable, unassigned address of its ENI's
+// blocks and whose key holds nothing; each cooldown that has not ended and
+// whose address is usable and idle (a quarantine is a cooldown too). The
+// others are reported as skipped. One checkpoint write; if it fails,
+// nothing is restored.
+func (s *Store) Restore(allocs []Allocation, cooling map[netip.Addr]time.Time) (RestoreReport, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st, now := s.st, s.now()
+	st.expire(now)
+	var rep RestoreReport
+	var done []*allocation
+	for _, r := range allocs {
+		if err := st.restoreAllocation(r); err != nil {
+			rep.Skipped = append(rep.Skipped, err)
+			continue
+		}
+		done = append(done, st.allocs[r.Key])
+	}
+	var cooled []*block
+	var offs []int
+	for ip, until := range cooling {
+		cooling, err := st.restoreCooling(coolRecord{IP: ip, Until: until}, now)
+		switch {
+		case err != nil:
+			rep.Skipped = append(rep.Skipped, err)
+		case cooling:
+			b := st.blockFor(ip)
+			off, _ := b.offset(ip)
+			cooled, offs = append(cooled, b), append(offs, off)
+		}
+	}
+	rep.Allocations, rep.Cooling = len(done), len(cooled)
+	if len(done) == 0 && len(cooled) == 0 {
+		return rep, nil
+	}
+	err := s.commit(func() {
+		for i, b := range cooled {
+			st.uncool(b, offs[i])
+		}
+		for _, a := range done {
+			st.unassign(a)
+		}
+	})
+	if err != nil {
+		return RestoreReport{}, fmt.Errorf("restore: %w", err)
+	}
+	return rep, nil
+}
+
+// uncool undoes a cooldown restoreCooling set; the heap entry it leaves
+// is stale and expire skips it.
+func (st *state) uncool(b *block, off int) {
+	s := &b.slots[off]
+	if s.coolUntil.IsZero() {
+		return
+	}
+	s.coolUntil = time.Time{}
+	b.cooling--
+	b.avail |= 1 << off
+	st.reindex(b)
+}
+
+// Quarantine puts every available address into cooldown until the given
+// time and returns how many: after a rebuild from a corrupt checkpoint,
+// addresses whose pods could not be recovered may still be in use, and
+// must not be handed out again soon. One checkpoint write; if it fails,
+// nothing is quarantined.
+func (s *Store) Quarantine(until time.Time) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st, now := s.st, s.now()
+	st.expire(now)
+	if !now.Before(until) {
+		return 0, nil
+	}
+	until = until.UTC()
+	var cooled []*block
+	var offs []int
+	for _, e := range st.order {
+		for _, b := range e.blocks {
+			for off := range b.slots {
+				if b.avail&(1<<off) == 0 {
+					continue
+				}
+				b.avail &^= 1 << off
+				st.cool(b, off, until)
+				cooled, offs = append(cooled, b), append(offs, off)
+			}
+			st.reindex(b)
+		}
+	}
+	if len(cooled) == 0 {
+		return 0, nil
+	}
+	err := s.commit(func() {
+		for i, b := range cooled {
+			st.uncool(b, offs[i])
+		}
+	})
+	if err != nil {
+		return 0, fmt.Errorf("quarantine: %w", err)
+	}
+	return len(cooled), nil
+}
