@@ -85,6 +85,9 @@ type Options struct {
 	PrefixDelegation bool
 	// MaxENI (MAX_ENI) caps the ENIs counted; 0 or less: no cap.
 	MaxENI int
+	// CustomNetworking: pods get no address from the primary ENI, which
+	// is not counted (after the MAX_ENI cap).
+	CustomNetworking bool
 	// Cap bounds the result; the zero value is CapAuto.
 	Cap Cap
 }
@@ -136,6 +139,9 @@ func Compute(l cloud.InstanceTypeLimits, o Options) (Result, error) {
 			l.Type, hv, ErrPrefixDelegation)
 	}
 	enis := ENIs(l, o.MaxENI)
+	if o.CustomNetworking {
+		enis--
+	}
 	slots := l.IPv4PerENI - 1
 	if enis < 1 || slots < 1 {
 		return Result{}, fmt.Errorf("%s: %w: %d ENIs, %d IPv4 addresses per ENI", l.Type, ErrLimits, enis, l.IPv4PerENI)

@@ -38,6 +38,8 @@ func TestCompute(t *testing.T) {
 		{"m5.large", Options{MaxENI: 5}, 29, 29, 3},  // MAX_ENI above the type's limit changes nothing
 		{"m5.large", Options{MaxENI: -1}, 29, 29, 3}, // -1: the type's limit
 		{"t3.nano", Options{}, 4, 4, 2},
+		{"m5.large", Options{CustomNetworking: true}, 20, 20, 2},
+		{"m5.large", Options{CustomNetworking: true, MaxENI: 2}, 11, 11, 1},
 		{"t2.medium", Options{}, 17, 17, 3}, // Xen without prefix delegation is fine
 		{"m5.metal", Options{PrefixDelegation: true}, 250, 11762, 15},
 		// Several network cards: only the default card's ENIs count.
@@ -72,6 +74,7 @@ func TestComputeErrors(t *testing.T) {
 		{"card without ENIs", cloud.InstanceTypeLimits{Type: "x", MaxENIs: 2, IPv4PerENI: 4,
 			NetworkCards: []cloud.NetworkCard{{Index: 1, MaxENIs: 2}}}, Options{}, ErrLimits},
 		{"zero value", cloud.InstanceTypeLimits{}, Options{}, ErrLimits},
+		{"custom networking with one ENI", builtin(t, "m5.large"), Options{CustomNetworking: true, MaxENI: 1}, ErrLimits},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
