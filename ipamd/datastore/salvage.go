@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/netip"
 	"time"
 )
@@ -12,6 +13,10 @@ import (
 type Salvaged struct {
 	Allocations []Allocation
 	Cooling     map[netip.Addr]time.Time
+	// Complete is true when the whole file was read, in the current
+	// format version: nothing can have been lost (the damage was in
+	// the content, an allocation on no block for instance).
+	Complete bool
 }
 
 // Salvage reads what it can out of a checkpoint that Load found corrupt:
@@ -25,6 +30,7 @@ func Salvage(data []byte) Salvaged {
 	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
 		return out
 	}
+	version := 0
 	for dec.More() {
 		tok, err := dec.Token()
 		if err != nil {
@@ -32,6 +38,8 @@ func Salvage(data []byte) Salvaged {
 		}
 		var ok bool
 		switch tok {
+		case "version":
+			ok = dec.Decode(&version) == nil
 		case "allocations":
 			ok = salvageArray(dec, func(a Allocation) { out.Allocations = append(out.Allocations, a) })
 		case "cooling":
@@ -43,6 +51,10 @@ func Salvage(data []byte) Salvaged {
 		if !ok {
 			return out
 		}
+	}
+	if tok, err := dec.Token(); err == nil && tok == json.Delim('}') && version == checkpointVersion {
+		_, err := dec.Token()
+		out.Complete = err == io.EOF
 	}
 	return out
 }

@@ -35,7 +35,7 @@ func TestSalvageAndRestore(t *testing.T) {
 	wantCooling := s.Cooling()
 
 	whole := Salvage(data)
-	if len(whole.Allocations) != len(want) || !maps.EqualFunc(whole.Cooling, wantCooling, time.Time.Equal) {
+	if !whole.Complete || len(whole.Allocations) != len(want) || !maps.EqualFunc(whole.Cooling, wantCooling, time.Time.Equal) {
 		t.Fatalf("Salvage(whole checkpoint) = %d allocations, cooling %v; want %d, %v",
 			len(whole.Allocations), whole.Cooling, len(want), wantCooling)
 	}
@@ -51,6 +51,9 @@ func TestSalvageAndRestore(t *testing.T) {
 	// and restores as it was.
 	for cut := 0; cut < len(data); cut += 7 {
 		got := Salvage(data[:cut])
+		if got.Complete {
+			t.Fatalf("cut at %d of %d: Salvage says it read everything", cut, len(data))
+		}
 		if len(got.Allocations) > len(want) {
 			t.Fatalf("cut at %d: %d allocations salvaged, more than %d", cut, len(got.Allocations), len(want))
 		}
@@ -79,6 +82,26 @@ func sortedPrefix(want, got []Allocation) []Allocation {
 		}
 	}
 	return out
+}
+
+func TestSalvageComplete(t *testing.T) {
+	tests := []struct {
+		data     string
+		complete bool
+	}{
+		{`{"version":1,"enis":[],"allocations":[],"cooling":[]}`, true},
+		{`{"version":1,"enis":[],"allocations":[],"cooling":[]}` + "\n", true},
+		{`{"version":1,"allocations":[{"containerId":"c","ifName":"eth0","ip":"198.18.1.1","eni":"eni-9"}]}`, true},
+		{`{"version":2,"enis":[],"allocations":[],"cooling":[]}`, false},
+		{`{"enis":[],"allocations":[],"cooling":[]}`, false},
+		{`{"version":1,"enis":[],"allocations":[],"cooling":[]}{}`, false},
+		{`{"version":1,"enis":[],"allocations":[],"cooling":[]`, false},
+	}
+	for _, tt := range tests {
+		if got := Salvage([]byte(tt.data)); got.Complete != tt.complete {
+			t.Errorf("Salvage(%s).Complete = %v, want %v", tt.data, got.Complete, tt.complete)
+		}
+	}
 }
 
 func TestSalvageGarbage(t *testing.T) {
