@@ -14,7 +14,7 @@ GOFILES   = $(shell find . -name '*.go' -not -path './.cache/*' -not -path './bi
 all: build
 
 build:
-	$(GO) build -o $(BIN)/ ./cloud/sim/cmd/ec2sim
+	$(GO) build -o $(BIN)/ ./cloud/sim/cmd/ec2sim ./ipamd
 
 lint:
 	@out=$$(gofmt -l $(GOFILES)); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi

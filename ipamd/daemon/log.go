@@ -1,0 +1,33 @@
+package daemon
+
+// Keys of the daemon's structured logs.
+const (
+	logKeyError         = "error"
+	logKeyStep          = "step"
+	logKeyRetryIn       = "retry_in"
+	logKeyWarning       = "warning"
+	logKeyInstance      = "instance"
+	logKeyType          = "instance_type"
+	logKeyAZ            = "az"
+	logKeySource        = "source"
+	logKeyMaxPods       = "max_pods"
+	logKeyMaxPodsRaw    = "max_pods_raw"
+	logKeyMaxENIs       = "max_enis"
+	logKeyPath          = "path"
+	logKeyAside         = "set_aside"
+	logKeyENIs          = "enis"
+	logKeyAllocations   = "allocations"
+	logKeyCooling       = "cooling"
+	logKeySkipped       = "skipped"
+	logKeyQuarantined   = "quarantined"
+	logKeyUntil         = "until"
+	logKeyENI           = "eni"
+	logKeyIP            = "ip"
+	logKeyPod           = "pod"
+	logKeyHostIf        = "host_ifname"
+	logKeyContainer     = "container_id"
+	logKeySocket        = "socket"
+	logKeyMetrics       = "metrics"
+	logKeyIntrospection = "introspection"
+	logKeyPrefixMode    = "prefix_delegation"
+)

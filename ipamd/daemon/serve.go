@@ -1,0 +1,170 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/vpc-cni/vpc-cni/ipamd/introspect"
+	"github.com/vpc-cni/vpc-cni/ipamd/pool"
+	"github.com/vpc-cni/vpc-cni/ipamd/server"
+)
+
+// MetricsPath is where the metrics are served.
+const MetricsPath = "/metrics"
+
+// readHeaderTimeout bounds a request's headers on the HTTP endpoints.
+const readHeaderTimeout = 10 * time.Second
+
+// listeners are everything ipamd serves on, bound before anything serves,
+// so that a port in use stops ipamd before it reports ready.
+type listeners struct {
+	grpc          *server.Server
+	metrics       net.Listener // nil when disabled
+	introspection net.Listener // nil when disabled
+}
+
+func (l *listeners) close() {
+	_ = l.grpc.Close()
+	for _, lis := range []net.Listener{l.metrics, l.introspection} {
+		if lis != nil {
+			_ = lis.Close()
+		}
+	}
+}
+
+func (d *daemon) listen() (*listeners, error) {
+	srv, err := server.Listen(d.svc, server.Options{SocketPath: d.cfg.SocketPath, StopTimeout: d.tune.StopTimeout})
+	if err != nil {
+		return nil, fmt.Errorf("listen on the gRPC socket %s: %w", d.cfg.SocketPath, err)
+	}
+	l := &listeners{grpc: srv}
+	for _, b := range []struct {
+		addr, what string
+		lis        *net.Listener
+	}{
+		{d.cfg.MetricsAddr, "metrics (METRICS_BIND_ADDRESS)", &l.metrics},
+		{d.cfg.IntrospectionAddr, "introspection (INTROSPECTION_BIND_ADDRESS)", &l.introspection},
+	} {
+		if b.addr == "" {
+			continue
+		}
+		if *b.lis, err = net.Listen("tcp", b.addr); err != nil {
+			l.close()
+			return nil, fmt.Errorf("listen for %s on %s: %w", b.what, b.addr, err)
+		}
+	}
+	return l, nil
+}
+
+// serve serves gRPC, marks the service ready, serves metrics and
+// introspection and runs the pool manager, until ctx ends or one of them
+// fails; then it stops them all (gracefully, bounded) and returns.
+func (d *daemon) serve(parent context.Context) error {
+	l, err := d.listen()
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(parent)
+	defer cancel()
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		errs []error
+	)
+	fail := func(err error) {
+		if err != nil {
+			mu.Lock()
+			errs = append(errs, err)
+			mu.Unlock()
+			cancel()
+		}
+	}
+	wg.Go(func() { fail(l.grpc.Serve(ctx)) })
+	d.svc.SetReady()
+	var https []*http.Server
+	if l.metrics != nil {
+		mux := http.NewServeMux()
+		mux.Handle(MetricsPath, promhttp.HandlerFor(d.deps.Registry, promhttp.HandlerOpts{}))
+		https = append(https, d.serveHTTP(&wg, l.metrics, mux, "metrics", fail))
+	}
+	if l.introspection != nil {
+		https = append(https, d.serveHTTP(&wg, l.introspection, d.introspection(ctx), "introspection", fail))
+	}
+	wg.Go(func() { fail(d.mgr.Run(ctx)) })
+
+	ep := d.endpoints(l)
+	d.log.Info("ipamd is ready", logKeySocket, ep.Socket, logKeyMetrics, ep.Metrics, logKeyIntrospection, ep.Introspection)
+	if d.deps.OnReady != nil {
+		d.deps.OnReady(ep)
+	}
+	<-ctx.Done()
+	d.log.Info("ipamd is stopping")
+	d.shutdownHTTP(https)
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	d.log.Info("ipamd stopped")
+	return nil
+}
+
+// serveHTTP serves h on lis until shut down; a failure is passed to fail.
+func (d *daemon) serveHTTP(wg *sync.WaitGroup, lis net.Listener, h http.Handler, what string, fail func(error)) *http.Server {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: readHeaderTimeout}
+	wg.Go(func() {
+		if err := srv.Serve(lis); !errors.Is(err, http.ErrServerClosed) {
+			fail(fmt.Errorf("serve %s on %s: %w", what, lis.Addr(), err))
+		}
+	})
+	return srv
+}
+
+// shutdownHTTP stops the HTTP servers, letting requests in flight finish
+// for StopTimeout.
+func (d *daemon) shutdownHTTP(srvs []*http.Server) {
+	ctx, cancel := context.WithTimeout(context.Background(), d.tune.StopTimeout)
+	defer cancel()
+	for _, srv := range srvs {
+		if err := srv.Shutdown(ctx); err != nil {
+			_ = srv.Close()
+		}
+	}
+}
+
+func (d *daemon) endpoints(l *listeners) Endpoints {
+	ep := Endpoints{Socket: l.grpc.Path()}
+	if l.metrics != nil {
+		ep.Metrics = l.metrics.Addr().String()
+	}
+	if l.introspection != nil {
+		ep.Introspection = l.introspection.Addr().String()
+	}
+	return ep
+}
+
+// introspection is the introspection handler over the daemon's state.
+func (d *daemon) introspection(ctx context.Context) http.Handler {
+	effective := d.cfg.Effective()
+	return introspect.New(introspect.Sources{
+		ENIs:        d.store.ENIs,
+		Allocations: d.store.Allocations,
+		Cooling:     d.store.Cooling,
+		Config:      func() any { return effective },
+		Limits:      func() pool.Limits { return d.limits },
+		Pool:        d.mgr.State,
+		Health: func() error {
+			if st := d.svc.Status(ctx); !st.Ready {
+				return errors.New(st.Reason)
+			}
+			return nil
+		},
+		Now: d.now,
+	})
+}

@@ -1,0 +1,270 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/vpc-cni/vpc-cni/cloud"
+	"github.com/vpc-cni/vpc-cni/ipamd/datastore"
+	"github.com/vpc-cni/vpc-cni/ipamd/hostnet"
+	"github.com/vpc-cni/vpc-cni/ipamd/ipam"
+	"github.com/vpc-cni/vpc-cni/ipamd/manager"
+	"github.com/vpc-cni/vpc-cni/ipamd/maxpods"
+	"github.com/vpc-cni/vpc-cni/ipamd/metrics"
+	"github.com/vpc-cni/vpc-cni/ipamd/pool"
+)
+
+// startup brings ipamd to the point where it may serve: the instance and
+// its limits known, the checkpoint restored (or rebuilt), the host set up,
+// the datastore reconciled with the cloud, and the addresses of pods that
+// are gone released.
+func (d *daemon) startup(ctx context.Context) error {
+	for _, w := range d.cfg.Warnings {
+		d.log.Warn("configuration", logKeyWarning, w)
+	}
+	if err := d.learnInstance(ctx); err != nil {
+		return err
+	}
+	if err := d.openStore(); err != nil {
+		return err
+	}
+	if err := d.wire(); err != nil {
+		return err
+	}
+	if err := d.setupHost(ctx); err != nil {
+		return err
+	}
+	d.reconcile(ctx)
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("startup: %w", err)
+	}
+	if d.loaded.Corrupt != nil {
+		if err := d.rebuild(); err != nil {
+			return err
+		}
+	}
+	return d.releaseGonePods(ctx)
+}
+
+// learnInstance reads the instance from metadata, its type's limits from
+// EC2 and works out the pool's limits.
+func (d *daemon) learnInstance(ctx context.Context) error {
+	err := d.retry(ctx, "read the instance from metadata", func(ctx context.Context) error {
+		var err error
+		d.inst, err = d.deps.Metadata.Instance(ctx)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("read the instance from instance metadata: %w "+
+			"(is IMDS reachable from the node? AWS_EC2_METADATA_SERVICE_ENDPOINT overrides its address)", err)
+	}
+	typ, err := d.instanceType(ctx, d.inst.Type)
+	if err != nil {
+		return err
+	}
+	mp, err := maxpods.Compute(typ, maxpods.Options{PrefixDelegation: d.cfg.PrefixDelegation, MaxENI: d.cfg.MaxENI})
+	if err != nil {
+		return fmt.Errorf("max pods: %w", err)
+	}
+	d.limits = pool.Limits{Type: typ, MaxENIs: mp.ENIs, MaxPods: mp.MaxPods}
+	d.log.Info("instance", logKeyInstance, d.inst.ID, logKeyType, d.inst.Type, logKeyAZ, d.inst.AZ,
+		logKeyMaxENIs, mp.ENIs, logKeyMaxPods, mp.MaxPods, logKeyMaxPodsRaw, mp.Raw,
+		logKeyPrefixMode, d.cfg.PrefixDelegation)
+	return nil
+}
+
+// instanceType asks EC2 for the type's limits, a few times; when EC2 does
+// not answer, it falls back to the built-in table with a warning.
+func (d *daemon) instanceType(ctx context.Context, name string) (cloud.InstanceTypeLimits, error) {
+	pause := d.tune.StartupRetry
+	var last error
+	for attempt := 1; ; attempt++ {
+		l, err := d.deps.EC2.InstanceType(ctx, name)
+		if err == nil {
+			d.log.Info("instance type limits", logKeyType, name, logKeySource, "ec2")
+			return l, nil
+		}
+		if ctx.Err() != nil {
+			return cloud.InstanceTypeLimits{}, fmt.Errorf("describe instance type %s: %w", name, ctx.Err())
+		}
+		last = err
+		if errors.Is(err, cloud.ErrNotFound) || attempt == instanceTypeAttempts || !sleep(ctx, pause) {
+			break
+		}
+		pause = min(2*pause, maxStartupRetry)
+	}
+	l, ok := cloud.BuiltinInstanceType(name)
+	if !ok {
+		return cloud.InstanceTypeLimits{}, fmt.Errorf("instance type %s: EC2 did not describe it (%w) and the built-in "+
+			"table does not know it; give ipamd ec2:DescribeInstanceTypes and a reachable EC2 endpoint", name, last)
+	}
+	d.log.Warn("EC2 did not describe the instance type; using the built-in table", logKeyType, name,
+		logKeySource, "builtin", logKeyError, last.Error())
+	return l, nil
+}
+
+// openStore restores the checkpoint. A corrupt one is logged loudly, set
+// aside by the datastore, and the store starts empty, to be rebuilt.
+func (d *daemon) openStore() error {
+	path := d.cfg.CheckpointPath()
+	if err := os.MkdirAll(d.cfg.StateDir, 0o700); err != nil {
+		return fmt.Errorf("create the state directory: %w", err)
+	}
+	d.store = datastore.New(datastore.Options{Path: path, Cooldown: d.cfg.IPCooldown, Now: d.now})
+	rep, err := d.store.Load()
+	if err != nil {
+		return fmt.Errorf("restore the checkpoint: %w (check that %s is readable and writable by ipamd)", err, d.cfg.StateDir)
+	}
+	d.loaded = rep
+	if rep.Corrupt != nil {
+		d.log.Error("THE CHECKPOINT IS CORRUPT: it was set aside and the datastore is rebuilt from the cloud, "+
+			"with what can be salvaged from it", logKeyPath, path, logKeyAside, rep.CorruptPath, logKeyError, rep.Corrupt.Error())
+		return nil
+	}
+	d.log.Info("restored the checkpoint", logKeyPath, path, logKeyENIs, rep.ENIs,
+		logKeyAllocations, rep.Allocations, logKeyCooling, rep.Cooling)
+	return nil
+}
+
+// wire builds the metrics, the pool manager and the IPAM service.
+func (d *daemon) wire() error {
+	var err error
+	d.metrics, err = metrics.New(d.deps.Registry, metrics.Sources{
+		Stats: d.store.Stats, MaxPods: func() int { return d.limits.MaxPods },
+	})
+	if err != nil {
+		return err
+	}
+	c := d.cfg
+	d.mgr = manager.New(manager.Deps{
+		EC2: d.deps.EC2, Metadata: d.deps.Metadata, Store: d.store, Host: d.deps.Host, Log: d.log, Observer: d.metrics,
+	}, manager.Options{
+		Instance: d.inst, Limits: d.limits,
+		Pool: pool.Config{
+			WarmENITarget: c.WarmENITarget, WarmIPTarget: c.WarmIPTarget, MinimumIPTarget: c.MinimumIPTarget,
+			WarmPrefixTarget: c.WarmPrefixTarget, PrefixDelegation: c.PrefixDelegation,
+			ReleaseDelay: d.tune.ReleaseDelay,
+		},
+		ClusterName: c.ClusterName, Tags: c.AdditionalENITags, ENIMTU: c.ENIMTU,
+		LeakedENICleanup: !c.DisableLeakedENICleanup,
+		Interval:         d.tune.Interval, IMDSWait: d.tune.IMDSWait, SyncInterval: d.tune.SyncInterval,
+		Now: d.now,
+	})
+	d.svc = ipam.New(d.store, d.mgr, ipam.Options{
+		Node:    ipam.NodeInfo{VPCCIDRs: d.inst.VPCCIDRs, MTU: c.PodMTU, ExternalSNAT: c.ExternalSNAT},
+		AddWait: c.AddWait, Observer: d.metrics,
+	})
+	return nil
+}
+
+// setupHost installs SNAT and sets up every secondary ENI the checkpoint
+// knows, so that its pods keep working even if the cloud cannot be
+// reached; both are idempotent. An ENI that fails is left to the
+// reconciliation (it may be gone).
+func (d *daemon) setupHost(ctx context.Context) error {
+	snat := hostnet.SNAT{
+		PrimaryMAC: d.inst.PrimaryMAC, PrimaryIP: d.inst.PrimaryIP, VPCCIDRs: d.inst.VPCCIDRs,
+		Exclude: d.cfg.ExcludeSNATCIDRs, External: d.cfg.ExternalSNAT, Random: d.cfg.RandomizeSNAT,
+		VethPrefix: d.cfg.VethPrefix,
+	}
+	if err := d.deps.Host.SetupSNAT(ctx, snat); err != nil {
+		return fmt.Errorf("set up SNAT on the host: %w", err)
+	}
+	for _, e := range d.store.ENIs() {
+		if e.Primary {
+			continue
+		}
+		if err := d.deps.Host.SetupENI(ctx, d.hostENI(e)); err != nil {
+			d.log.Warn("could not set up a known ENI on the host; the reconciliation retries",
+				logKeyENI, e.ID, logKeyError, err.Error())
+		}
+	}
+	return nil
+}
+
+func (d *daemon) hostENI(e datastore.ENI) hostnet.ENI {
+	return hostnet.ENI{
+		MAC: e.MAC, DeviceIndex: e.DeviceIndex, RouteTable: e.RouteTable(),
+		PrimaryIP: e.PrimaryIP, SubnetCIDR: e.SubnetCIDR, MTU: d.cfg.ENIMTU,
+	}
+}
+
+// reconcile runs the manager's Sync, retried for a while: it adopts ENIs
+// attached but unknown and drops blocks the cloud no longer has. If the
+// cloud stays unreachable ipamd serves what it restored; the manager
+// retries the reconciliation soon.
+func (d *daemon) reconcile(ctx context.Context) {
+	err := d.retry(ctx, "reconcile the datastore with the cloud", func(ctx context.Context) error {
+		rep, err := d.mgr.Sync(ctx)
+		rep.Log(d.log)
+		return err
+	})
+	if err != nil && ctx.Err() == nil {
+		d.log.Error("could not reconcile the datastore with the cloud at startup; serving what was restored, "+
+			"the pool manager retries", logKeyError, err.Error())
+	}
+}
+
+// rebuild completes a datastore rebuilt from the cloud after a corrupt
+// checkpoint: it restores the allocations and cooldowns that can be
+// salvaged from the file set aside, and, unless the whole file could be
+// read, quarantines every other free address, since pods the salvage lost
+// may still hold some.
+func (d *daemon) rebuild() error {
+	data, err := os.ReadFile(d.loaded.CorruptPath)
+	if err != nil {
+		d.log.Error("could not read the corrupt checkpoint back; nothing salvaged", logKeyPath, d.loaded.CorruptPath,
+			logKeyError, err.Error())
+	}
+	sal := datastore.Salvage(data)
+	rep, err := d.store.Restore(sal.Allocations, sal.Cooling)
+	if err != nil {
+		return fmt.Errorf("rebuild the datastore: %w", err)
+	}
+	for _, s := range rep.Skipped {
+		d.log.Warn("a salvaged allocation or cooldown does not fit the cloud's state; left out", logKeyError, s.Error())
+	}
+	d.log.Warn("salvaged from the corrupt checkpoint", logKeyAllocations, rep.Allocations, logKeyCooling, rep.Cooling,
+		logKeySkipped, len(rep.Skipped))
+	if sal.Complete {
+		return nil
+	}
+	until := d.now().Add(d.tune.Quarantine)
+	n, err := d.store.Quarantine(until)
+	if err != nil {
+		return fmt.Errorf("rebuild the datastore: %w", err)
+	}
+	d.log.Error("the corrupt checkpoint could not be read whole: every free address is quarantined, since pods "+
+		"still running may hold some; they return to the pool when the quarantine ends (drain the node to reclaim them sooner)",
+		logKeyQuarantined, n, logKeyUntil, until)
+	return nil
+}
+
+// releaseGonePods releases the allocations whose pod is gone: its
+// host-side veth no longer exists. An allocation with no veth recorded, or
+// whose veth cannot be checked, is kept: a live pod's address is never
+// dropped on a doubt.
+func (d *daemon) releaseGonePods(ctx context.Context) error {
+	released, err := d.store.ReleaseWhere(func(a datastore.Allocation) bool {
+		if a.Pod.HostIfName == "" {
+			return false
+		}
+		exists, err := d.deps.Host.LinkExists(ctx, a.Pod.HostIfName)
+		if err != nil {
+			d.log.Warn("could not check a pod's veth; its address is kept", logKeyHostIf, a.Pod.HostIfName,
+				logKeyIP, a.IP.String(), logKeyError, err.Error())
+			return false
+		}
+		return !exists
+	})
+	if err != nil {
+		return fmt.Errorf("release the addresses of pods that are gone: %w", err)
+	}
+	for _, a := range released {
+		d.log.Info("released the address of a pod that is gone", logKeyIP, a.IP.String(), logKeyContainer, a.ContainerID,
+			logKeyPod, a.Pod.Namespace+"/"+a.Pod.Name, logKeyHostIf, a.Pod.HostIfName)
+	}
+	return nil
+}

@@ -1,0 +1,85 @@
+// Command ipamd is vpc-cni's per-node IPAM daemon: it reads its
+// configuration from the environment, builds its real dependencies (the
+// EC2 and instance metadata clients, the node's network) and runs
+// ipamd/daemon until SIGINT or SIGTERM. See docs/ipamd.md.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	cloudaws "github.com/vpc-cni/vpc-cni/cloud/aws"
+	"github.com/vpc-cni/vpc-cni/ipamd/config"
+	"github.com/vpc-cni/vpc-cni/ipamd/daemon"
+)
+
+// Exit codes.
+const (
+	exitOK     = 0
+	exitFailed = 1 // ipamd could not start or failed while running
+	exitUsage  = 2 // bad configuration or command line
+)
+
+const usage = `usage: ipamd            run the daemon (configured by environment variables, see docs/ipamd-config.md)
+       ipamd max-pods   the max-pods calculator (not built yet)
+`
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Environ(), os.Stderr))
+}
+
+// run is ipamd's command line: no argument runs the daemon; a first
+// argument names a subcommand.
+func run(args, environ []string, stderr io.Writer) int {
+	if len(args) > 0 {
+		switch args[0] {
+		case "-h", "-help", "--help", "help":
+			fmt.Fprint(stderr, usage)
+			return exitOK
+		case "max-pods":
+			fmt.Fprintln(stderr, "ipamd max-pods: not built yet")
+			return exitUsage
+		default:
+			fmt.Fprintf(stderr, "ipamd: unknown command %q\n%s", args[0], usage)
+			return exitUsage
+		}
+	}
+	cfg, err := config.FromEnviron(environ)
+	if err != nil {
+		fmt.Fprintf(stderr, "ipamd: invalid configuration:\n%v\n", err)
+		return exitUsage
+	}
+	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: cfg.SlogLevel()}))
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	if err := runDaemon(ctx, cfg, log); err != nil {
+		log.Error("ipamd failed", "error", err.Error())
+		return exitFailed
+	}
+	return exitOK
+}
+
+// runDaemon builds the real dependencies and runs the daemon.
+func runDaemon(ctx context.Context, cfg config.Config, log *slog.Logger) (err error) {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	api, md, err := cloudaws.New(ctx, cloudaws.Options{QPS: cfg.EC2QPS, Burst: cfg.EC2Burst, Registerer: reg})
+	if err != nil {
+		return fmt.Errorf("build the EC2 and metadata clients: %w", err)
+	}
+	host, err := newHost()
+	if err != nil {
+		return fmt.Errorf("open the host network: %w", err)
+	}
+	defer func() { err = errors.Join(err, host.Close()) }()
+	return daemon.Run(ctx, cfg, daemon.Deps{EC2: api, Metadata: md, Host: host, Registry: reg, Log: log})
+}

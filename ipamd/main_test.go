@@ -1,0 +1,74 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+)
+
+// TestBadConfigurationExits builds bin/ipamd from this checkout and runs
+// it with a bad WARM_IP_TARGET: it must exit non-zero, before touching
+// anything, with a message naming the variable.
+func TestBadConfigurationExits(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin := filepath.Join(t.TempDir(), "ipamd")
+	build := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-o", bin, ".")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	tests := []struct {
+		name string
+		env  []string
+		want []string
+	}{
+		{"WARM_IP_TARGET", []string{"WARM_IP_TARGET=abc"}, []string{"WARM_IP_TARGET", "abc"}},
+		{"several", []string{"WARM_IP_TARGET=-3", "MAX_ENI=x"}, []string{"WARM_IP_TARGET", "MAX_ENI"}},
+		{"unknown VPC_CNI_ variable", []string{"VPC_CNI_SOCKT=/tmp/x.sock"}, []string{"VPC_CNI_SOCKT", "VPC_CNI_SOCKET"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cmd := exec.Command(bin)
+			cmd.Env = append([]string{"PATH=" + os.Getenv("PATH")}, tt.env...)
+			var stdout, stderr bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &stdout, &stderr
+			err := cmd.Run()
+			var exit *exec.ExitError
+			if !errors.As(err, &exit) || exit.ExitCode() != exitUsage {
+				t.Fatalf("ipamd with %v: %v, want exit status %d\nstderr: %s", tt.env, err, exitUsage, stderr.String())
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(stderr.String(), w) {
+					t.Errorf("stderr does not name %s:\n%s", w, stderr.String())
+				}
+			}
+			if stdout.Len() != 0 {
+				t.Errorf("stdout = %q, want nothing", stdout.String())
+			}
+		})
+	}
+}
+
+func TestCommandLine(t *testing.T) {
+	tests := []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"max-pods"}, exitUsage, "not built yet"},
+		{[]string{"frobnicate"}, exitUsage, `unknown command "frobnicate"`},
+		{[]string{"--help"}, exitOK, "usage: ipamd"},
+	}
+	for _, tt := range tests {
+		var stderr bytes.Buffer
+		if code := run(tt.args, nil, &stderr); code != tt.code || !strings.Contains(stderr.String(), tt.want) {
+			t.Errorf("ipamd %v = %d, %q; want %d and %q", tt.args, code, stderr.String(), tt.code, tt.want)
+		}
+	}
+}
