@@ -132,9 +132,10 @@ func (s *Service) wait(ctx context.Context, key datastore.Key, pod datastore.Pod
 	poll := time.NewTicker(s.opts.Poll)
 	defer poll.Stop()
 	for {
-		expired := false
+		expired, grew := false, false
 		select {
 		case <-changed:
+			grew = true
 		case <-poll.C:
 		case <-deadline.C:
 			expired = true // one last try
@@ -148,6 +149,12 @@ func (s *Service) wait(ctx context.Context, key datastore.Key, pod datastore.Pod
 		}
 		if expired {
 			return datastore.Allocation{}, s.exhausted(wait)
+		}
+		if grew {
+			// The pool grew, but others took what came: it is short
+			// again, ask for another pass rather than wait for the
+			// periodic one.
+			s.pool.Wake()
 		}
 	}
 }
