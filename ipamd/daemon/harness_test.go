@@ -289,17 +289,26 @@ func callCtx() (context.Context, context.CancelFunc) {
 // add allocates for container i and fails the test on error.
 func (r *running) add(i int) netip.Addr {
 	r.t.Helper()
+	ip, err := r.tryAdd(i)
+	if err != nil {
+		r.t.Fatalf("AddNetwork(%d): %v", i, err)
+	}
+	return ip
+}
+
+// tryAdd allocates for container i.
+func (r *running) tryAdd(i int) (netip.Addr, error) {
 	ctx, cancel := callCtx()
 	defer cancel()
 	resp, err := r.client.AddNetwork(ctx, addReq(i))
 	if err != nil {
-		r.t.Fatalf("AddNetwork(%d): %v", i, err)
+		return netip.Addr{}, err
 	}
 	ip, err := netip.ParseAddr(resp.GetAllocation().GetIpv4())
 	if err != nil {
-		r.t.Fatalf("AddNetwork(%d) answered address %q: %v", i, resp.GetAllocation().GetIpv4(), err)
+		return netip.Addr{}, fmt.Errorf("answered address %q: %w", resp.GetAllocation().GetIpv4(), err)
 	}
-	return ip
+	return ip, nil
 }
 
 // check returns container i's address if ipamd holds one.
