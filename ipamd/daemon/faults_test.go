@@ -128,3 +128,26 @@ func TestSubnetExhausted(t *testing.T) {
 	}
 	r.add(100)
 }
+
+// TestLimitReached: at a limit only configuration or capacity can lift,
+// Status is not ready and names it, and the ADD fails with
+// FailedPrecondition naming the same cause.
+func TestLimitReached(t *testing.T) {
+	t.Parallel()
+	c := startCloud(t, world{}, nil)
+	r := newNode(t, c, map[string]string{"MAX_ENI": "1", "VPC_CNI_ADD_WAIT": "1"}).start()
+	r.waitSteady()
+	for i := range 9 {
+		r.add(i)
+	}
+	const want = "MAX_ENI=1 reached (m5.large allows 3 ENIs)"
+	eventually(t, "Status names the limit", func() bool { return !r.status().GetReady() })
+	if st := r.status(); !strings.Contains(st.GetReason(), want) {
+		t.Errorf("Status = %v, want a reason naming %q", st, want)
+	}
+	_, err := r.tryAdd(100)
+	if status.Code(err) != codes.FailedPrecondition || !strings.Contains(err.Error(), want) {
+		t.Errorf("AddNetwork at the limit = %v, want FailedPrecondition naming %q", err, want)
+	}
+	r.assertMatchesCloud()
+}
