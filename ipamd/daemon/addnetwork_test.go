@@ -96,7 +96,9 @@ func TestAddWaitsForGrowth(t *testing.T) {
 		}
 		seen[ip] = 2 + i
 	}
-	r.waitSteady()
+	eventually(t, "ipamd's view is the ground truth", func() bool {
+		return ipamdView(r.enis()).String() == c.truthView().String()
+	})
 	r.assertMatchesCloud()
 }
 

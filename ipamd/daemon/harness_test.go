@@ -449,15 +449,18 @@ func countsOf(v introspect.ENIsView) counts {
 	return c
 }
 
-// waitSteady waits until the pool manager has nothing left to do and
-// ipamd's view equals the ground truth, and returns the view.
+// waitSteady waits until a pass of the pool manager that began after the
+// call has nothing left to do (or nothing it can do) and ipamd's view equals the ground truth,
+// and returns the view. The manager must pass periodically.
 func (r *running) waitSteady() introspect.ENIsView {
 	r.t.Helper()
-	deadline := time.Now().Add(waitFor)
+	since := time.Now()
+	deadline := since.Add(waitFor)
 	for {
 		p := r.poolState()
 		v := r.enis()
-		settled := p.LastPass != nil && len(p.LastDecision.Actions) == 0 && p.LastDecision.Short == 0
+		// Short with no action: a limit holds the pool where it is.
+		settled := p.LastPass != nil && p.LastPass.After(since) && len(p.LastDecision.Actions) == 0
 		if settled && ipamdView(v).String() == r.n.cloud.truthView().String() {
 			return v
 		}
