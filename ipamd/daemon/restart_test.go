@@ -152,4 +152,3 @@ func TestCorruptCheckpoint(t *testing.T) {
 		})
 	}
 }
-
