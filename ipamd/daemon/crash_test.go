@@ -115,7 +115,7 @@ func total(v view) int {
 	return n
 }
 
-func checkUnique(t *testing.T, ips map[int]netip.Addr) {
+func checkUnique(t testing.TB, ips map[int]netip.Addr) {
 	t.Helper()
 	seen := map[netip.Addr]int{}
 	for i, ip := range ips {

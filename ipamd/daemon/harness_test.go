@@ -109,7 +109,7 @@ type cloudEnv struct {
 	inst  sim.Instance
 }
 
-func startCloud(t *testing.T, w world, tweak func(*sim.Config)) *cloudEnv {
+func startCloud(t testing.TB, w world, tweak func(*sim.Config)) *cloudEnv {
 	t.Helper()
 	w = w.withDefaults()
 	clk := &simClock{}
@@ -186,20 +186,20 @@ func testConfig(t testing.TB, dir string, env map[string]string) config.Config {
 // node is ipamd runs on one instance: the cloud, the state directory and
 // the host, which survive restarts of the daemon.
 type node struct {
-	t     *testing.T
+	t     testing.TB
 	cloud *cloudEnv
 	cfg   config.Config
 	host  *hostfake.Host
 	tune  daemon.Tuning
 }
 
-func newNode(t *testing.T, c *cloudEnv, env map[string]string) *node {
+func newNode(t testing.TB, c *cloudEnv, env map[string]string) *node {
 	return &node{t: t, cloud: c, cfg: testConfig(t, shortDir(t), env), host: hostfake.New(), tune: fastTuning()}
 }
 
 // running is one run of the daemon.
 type running struct {
-	t      *testing.T
+	t      testing.TB
 	n      *node
 	ep     daemon.Endpoints
 	reg    *prometheus.Registry
@@ -473,7 +473,7 @@ func (r *running) waitSteady() introspect.ENIsView {
 }
 
 // eventually polls cond until it holds, failing the test after waitFor.
-func eventually(t *testing.T, what string, cond func() bool) {
+func eventually(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(waitFor)
 	for !cond() {

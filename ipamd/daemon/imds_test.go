@@ -83,7 +83,7 @@ func (r *running) addAfterMetadataCatchesUp(i int, lag time.Duration) {
 
 // imdsAddrs are the secondary addresses (and those of prefixes) instance
 // metadata shows for the instance now.
-func (c *cloudEnv) imdsAddrs(t *testing.T) []netip.Addr {
+func (c *cloudEnv) imdsAddrs(t testing.TB) []netip.Addr {
 	t.Helper()
 	v, err := c.srv.World().IMDSView(c.inst.ID)
 	if err != nil {
