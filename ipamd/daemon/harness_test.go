@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc"
@@ -129,6 +130,23 @@ func startCloud(t testing.TB, w world, tweak func(*sim.Config)) *cloudEnv {
 	return &cloudEnv{srv: srv, clock: clk, inst: inst}
 }
 
+// clients are the EC2 and metadata clients against the emulator. They
+// keep no connection open between requests: a connection dialled for a
+// request that was cancelled meanwhile would otherwise sit idle in the
+// client's pool, and ec2sim's Close wait for it as for a request.
+func (c *cloudEnv) clients(t testing.TB, reg prometheus.Registerer) (*cloudaws.EC2, *cloudaws.IMDS) {
+	t.Helper()
+	o := c.clientOptions(reg)
+	o.HTTPClient = awshttp.NewBuildableClient().WithTransportOptions(func(tr *http.Transport) {
+		tr.DisableKeepAlives = true
+	})
+	api, md, err := cloudaws.New(context.Background(), o)
+	if err != nil {
+		t.Fatalf("cloud clients: %v", err)
+	}
+	return api, md
+}
+
 // clientOptions are cloud/aws options against the emulator: static
 // credentials, fast backoff, a limiter that never gets in the way.
 func (c *cloudEnv) clientOptions(reg prometheus.Registerer) cloudaws.Options {
@@ -223,10 +241,7 @@ func (n *node) start() *running {
 func (n *node) tryStart() (*running, error) {
 	t := n.t
 	reg := prometheus.NewRegistry()
-	api, md, err := cloudaws.New(context.Background(), n.cloud.clientOptions(reg))
-	if err != nil {
-		t.Fatalf("cloud clients: %v", err)
-	}
+	api, md := n.cloud.clients(t, reg)
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &running{t: t, n: n, reg: reg, cancel: cancel, done: make(chan error, 1)}
 	ready := make(chan daemon.Endpoints, 1)
@@ -245,6 +260,7 @@ func (n *node) tryStart() (*running, error) {
 		cancel()
 		t.Fatalf("daemon not ready within %s", waitFor)
 	}
+	var err error
 	r.conn, err = grpc.NewClient("unix://"+r.ep.Socket, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		t.Fatalf("grpc client: %v", err)

@@ -13,7 +13,6 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/vpc-cni/vpc-cni/cloud"
-	cloudaws "github.com/vpc-cni/vpc-cni/cloud/aws"
 	"github.com/vpc-cni/vpc-cni/cloud/sim"
 	"github.com/vpc-cni/vpc-cni/ipamd/daemon"
 	"github.com/vpc-cni/vpc-cni/ipamd/introspect"
@@ -79,17 +78,14 @@ func TestStartupFailures(t *testing.T) {
 			c := startCloud(t, tt.w, nil)
 			n := newNode(t, c, tt.env)
 			n.tune.StartupWait = 50 * time.Millisecond
-			api, md, err := cloudaws.New(context.Background(), c.clientOptions(nil))
-			if err != nil {
-				t.Fatal(err)
-			}
+			api, md := c.clients(t, nil)
 			var m cloud.Metadata = md
 			if tt.md != nil {
 				m = tt.md(md)
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), waitFor)
 			defer cancel()
-			err = daemon.Run(ctx, n.cfg, daemon.Deps{EC2: api, Metadata: m, Host: n.host, Tuning: n.tune})
+			err := daemon.Run(ctx, n.cfg, daemon.Deps{EC2: api, Metadata: m, Host: n.host, Tuning: n.tune})
 			if err == nil {
 				t.Fatal("Run = nil, want an error")
 			}
