@@ -61,7 +61,11 @@ func run(args, environ []string, stderr io.Writer) int {
 	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: cfg.SlogLevel()}))
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	if err := runDaemon(ctx, cfg, log); err != nil {
+	err = runDaemon(ctx, cfg, log)
+	switch {
+	case err != nil && ctx.Err() != nil && errors.Is(err, context.Canceled):
+		log.Info("ipamd stopped during startup")
+	case err != nil:
 		log.Error("ipamd failed", "error", err.Error())
 		return exitFailed
 	}

@@ -56,6 +56,9 @@ func (d *daemon) learnInstance(ctx context.Context) error {
 		d.inst, err = d.deps.Metadata.Instance(ctx)
 		return err
 	})
+	if ctx.Err() != nil {
+		return fmt.Errorf("startup: %w", ctx.Err())
+	}
 	if err != nil {
 		return fmt.Errorf("read the instance from instance metadata: %w "+
 			"(is IMDS reachable from the node? AWS_EC2_METADATA_SERVICE_ENDPOINT overrides its address)", err)
@@ -87,13 +90,16 @@ func (d *daemon) instanceType(ctx context.Context, name string) (cloud.InstanceT
 			return l, nil
 		}
 		if ctx.Err() != nil {
-			return cloud.InstanceTypeLimits{}, fmt.Errorf("describe instance type %s: %w", name, ctx.Err())
+			break
 		}
 		last = err
 		if errors.Is(err, cloud.ErrNotFound) || attempt == instanceTypeAttempts || !sleep(ctx, pause) {
 			break
 		}
 		pause = min(2*pause, maxStartupRetry)
+	}
+	if ctx.Err() != nil {
+		return cloud.InstanceTypeLimits{}, fmt.Errorf("startup: %w", ctx.Err())
 	}
 	l, ok := cloud.BuiltinInstanceType(name)
 	if !ok {
