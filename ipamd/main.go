@@ -29,6 +29,9 @@ const (
 	exitUsage  = 2 // bad configuration or command line
 )
 
+// logKeyError is the key of the error in main's own log lines.
+const logKeyError = "error"
+
 const usage = `usage: ipamd            run the daemon (configured by environment variables, see docs/ipamd-config.md)
        ipamd max-pods   the max-pods calculator (not built yet)
 `
@@ -66,7 +69,7 @@ func run(args, environ []string, stderr io.Writer) int {
 	case err != nil && ctx.Err() != nil && errors.Is(err, context.Canceled):
 		log.Info("ipamd stopped during startup")
 	case err != nil:
-		log.Error("ipamd failed", "error", err.Error())
+		log.Error("ipamd failed", logKeyError, err.Error())
 		return exitFailed
 	}
 	return exitOK

@@ -2,6 +2,7 @@ package daemon_test
 
 import (
 	"context"
+	"net/netip"
 	"strings"
 	"testing"
 
@@ -149,5 +150,32 @@ func TestLimitReached(t *testing.T) {
 	if status.Code(err) != codes.FailedPrecondition || !strings.Contains(err.Error(), want) {
 		t.Errorf("AddNetwork at the limit = %v, want FailedPrecondition naming %q", err, want)
 	}
+	r.assertMatchesCloud()
+}
+
+// TestEC2ThrottleBucket: with EC2's request rate limiting on (ec2sim's
+// token buckets) and a bucket for AssignPrivateIpAddresses that refills
+// one request a second, pods arriving one after the other still get
+// their addresses: the manager backs off and retries.
+func TestEC2ThrottleBucket(t *testing.T) {
+	t.Parallel()
+	c := startCloud(t, world{}, func(cfg *sim.Config) {
+		cfg.Throttle = sim.ThrottleConfig{
+			Enabled:     true,
+			Mutating:    sim.Bucket{Size: 1000, RefillPerSecond: 1000},
+			NonMutating: sim.Bucket{Size: 1000, RefillPerSecond: 1000},
+			PerAction:   map[string]sim.Bucket{"AssignPrivateIpAddresses": {Size: 1, RefillPerSecond: 1}},
+		}
+	})
+	r := newNode(t, c, map[string]string{"WARM_IP_TARGET": "1", "MINIMUM_IP_TARGET": "1", "VPC_CNI_ADD_WAIT": "30"}).start()
+	ips := map[int]netip.Addr{}
+	for i := range 4 {
+		ips[i] = r.add(i)
+	}
+	checkUnique(t, ips)
+	if n := c.srv.Knobs().Stats().Throttled["AssignPrivateIpAddresses"]; n == 0 {
+		t.Error("ec2sim never throttled AssignPrivateIpAddresses")
+	}
+	r.waitSteady()
 	r.assertMatchesCloud()
 }
