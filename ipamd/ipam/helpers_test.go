@@ -35,9 +35,9 @@ func (c *clock) Advance(d time.Duration) {
 	c.mu.Unlock()
 }
 
-// fakePool is a pool manager: it counts wakes, runs onWake (in its own
-// goroutine, as the real manager's pass would run) and reports a
-// configurable block.
+// fakePool is a pool manager: it counts wakes, runs onWake once at the
+// first wake after it was set (in its own goroutine, as the real manager's
+// pass would run) and reports a configurable block.
 type fakePool struct {
 	mu        sync.Mutex
 	wakes     int
@@ -55,9 +55,10 @@ func (p *fakePool) Wake() {
 	p.wakes++
 	if p.wakes == 1 {
 		close(p.woken)
-		if p.onWake != nil {
-			go p.onWake()
-		}
+	}
+	if fn := p.onWake; fn != nil {
+		p.onWake = nil // once: at the first wake after it was set
+		go fn()
 	}
 }
 

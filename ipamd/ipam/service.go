@@ -102,6 +102,9 @@ func (s *Service) Add(ctx context.Context, key datastore.Key, pod datastore.Pod)
 	if err != nil {
 		return AddResult{}, err
 	}
+	// An address left the pool: let the manager refill it now rather
+	// than at its next periodic pass, so the next pod finds it warm.
+	s.pool.Wake()
 	return AddResult{Allocation: a, Node: s.nodeInfo()}, nil
 }
 
@@ -209,6 +212,9 @@ func (s *Service) Del(_ context.Context, key datastore.Key) (datastore.Allocatio
 	if err != nil {
 		return datastore.Allocation{}, false, fmt.Errorf("release: %w", err)
 	}
+	if found {
+		s.pool.Wake() // the pool may now hold more than its target
+	}
 	return a, found, nil
 }
 
@@ -240,6 +246,9 @@ func (s *Service) GC(ctx context.Context, valid []datastore.Key) ([]datastore.Al
 	})
 	if err != nil {
 		return nil, fmt.Errorf("garbage collect: %w", err)
+	}
+	if len(released) > 0 {
+		s.pool.Wake()
 	}
 	return released, nil
 }

@@ -126,8 +126,10 @@ func TestAddIsIdempotentAndCarriesNodeInfo(t *testing.T) {
 	if got := again.Node.VPCCIDRs[0]; got != subnet {
 		t.Errorf("results share the node's CIDR slice: %s", got)
 	}
-	if f.pool.wakeCount() != 0 {
-		t.Errorf("the pool was woken %d times with addresses available", f.pool.wakeCount())
+	// Each ADD took an address out of the pool (or confirmed one): the
+	// manager is woken to refill it at once.
+	if n := f.pool.wakeCount(); n != 3 {
+		t.Errorf("the pool was woken %d times after 3 ADDs, want 3", n)
 	}
 
 	cidr := netip.MustParsePrefix("198.19.0.0/16")
@@ -157,8 +159,8 @@ func TestAddWaitsForGrowth(t *testing.T) {
 	if a := r.res.Allocation; a.ENI != "eni-s" || a.RouteTable != 2 || !netip.MustParsePrefix("198.18.1.0/28").Contains(a.IP) {
 		t.Errorf("allocation %+v, want an address of the new prefix on eni-s, table 2", a)
 	}
-	if n := f.pool.wakeCount(); n != 1 {
-		t.Errorf("pool woken %d times, want 1", n)
+	if n := f.pool.wakeCount(); n != 2 {
+		t.Errorf("pool woken %d times, want 2 (short, then refill after the ADD)", n)
 	}
 	if got := f.obs.got(); !equal(got, []Failure{""}) {
 		t.Errorf("observed %v, want one success", got)
