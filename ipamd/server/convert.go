@@ -18,6 +18,7 @@ import (
 //
 //	ipam.ErrInvalid             InvalidArgument
 //	ipam.ErrNotReady            Unavailable
+//	datastore.ErrCheckpoint     Unavailable (transient: nothing changed, the plugin retries)
 //	*ipam.ExhaustedError        FailedPrecondition when Permanent, else ResourceExhausted
 //	context.DeadlineExceeded    DeadlineExceeded
 //	context.Canceled            Canceled
@@ -32,7 +33,7 @@ func toStatus(err error) error {
 		return nil
 	case errors.Is(err, ipam.ErrInvalid):
 		code = codes.InvalidArgument
-	case errors.Is(err, ipam.ErrNotReady):
+	case errors.Is(err, ipam.ErrNotReady), errors.Is(err, datastore.ErrCheckpoint):
 		code = codes.Unavailable
 	case errors.As(err, &exhausted):
 		code = codes.ResourceExhausted

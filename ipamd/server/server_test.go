@@ -16,6 +16,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 
+	"github.com/vpc-cni/vpc-cni/ipamd/datastore"
 	"github.com/vpc-cni/vpc-cni/ipamd/ipam"
 	"github.com/vpc-cni/vpc-cni/ipamd/server"
 	ipamv1 "github.com/vpc-cni/vpc-cni/proto/ipam/v1"
@@ -341,7 +342,9 @@ func TestErrorMapping(t *testing.T) {
 			codes.FailedPrecondition, "ENI limit of m5.large reached (3)"},
 		{"deadline", fmt.Errorf("wait for the pool: %w", context.DeadlineExceeded), codes.DeadlineExceeded, "wait for the pool"},
 		{"canceled", fmt.Errorf("wait for the pool: %w", context.Canceled), codes.Canceled, "wait for the pool"},
-		{"other", errors.New("checkpoint write failed: disk full"), codes.Internal, "checkpoint write failed: disk full"},
+		{"checkpoint", fmt.Errorf("assign: %w", fmt.Errorf("%w: %w", datastore.ErrCheckpoint, errors.New("disk full"))),
+			codes.Unavailable, "checkpoint write failed: disk full"},
+		{"other", errors.New("the datastore is confused"), codes.Internal, "the datastore is confused"},
 	}
 	calls := map[string]func(context.Context, ipamv1.IPAMClient) error{
 		"Add": addCall(addReq("c1", "eth0")),
