@@ -290,7 +290,10 @@ func TestWaitEndsBeforeCallersDeadline(t *testing.T) {
 }
 
 func TestCooledAddressReusedAfterCooldown(t *testing.T) {
-	f := setup(t, 1, Options{Poll: time.Millisecond})
+	// A bounded wait: a regression fails with the cause at once rather
+	// than after patience. Generous: the address comes a poll after the
+	// first wake.
+	f := setup(t, 1, Options{Poll: time.Millisecond, AddWait: 30 * time.Second})
 	ctx := context.Background()
 	first, err := f.svc.Add(ctx, key(1), pod(1))
 	if err != nil {
