@@ -73,31 +73,8 @@ func (d *daemon) serve(parent context.Context) error {
 	}
 	ctx, cancel := context.WithCancel(parent)
 	defer cancel()
-	var (
-		wg   sync.WaitGroup
-		mu   sync.Mutex
-		errs []error
-	)
-	fail := func(err error) {
-		if err != nil {
-			mu.Lock()
-			errs = append(errs, err)
-			mu.Unlock()
-			cancel()
-		}
-	}
-	wg.Go(func() { fail(l.grpc.Serve(ctx)) })
-	d.svc.SetReady()
-	var https []*http.Server
-	if l.metrics != nil {
-		mux := http.NewServeMux()
-		mux.Handle(MetricsPath, promhttp.HandlerFor(d.deps.Registry, promhttp.HandlerOpts{}))
-		https = append(https, d.serveHTTP(&wg, l.metrics, mux, "metrics", fail))
-	}
-	if l.introspection != nil {
-		https = append(https, d.serveHTTP(&wg, l.introspection, d.introspection(ctx), "introspection", fail))
-	}
-	wg.Go(func() { fail(d.mgr.Run(ctx)) })
+	g := &group{cancel: cancel}
+	https := d.start(ctx, g, l)
 
 	ep := d.endpoints(l)
 	d.log.Info("ipamd is ready", logKeySocket, ep.Socket, logKeyMetrics, ep.Metrics, logKeyIntrospection, ep.Introspection)
@@ -107,21 +84,69 @@ func (d *daemon) serve(parent context.Context) error {
 	<-ctx.Done()
 	d.log.Info("ipamd is stopping")
 	d.shutdownHTTP(https)
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
+	if err := g.wait(); err != nil {
 		return err
 	}
 	d.log.Info("ipamd stopped")
 	return nil
 }
 
-// serveHTTP serves h on lis until shut down; a failure is passed to fail.
-func (d *daemon) serveHTTP(wg *sync.WaitGroup, lis net.Listener, h http.Handler, what string, fail func(error)) *http.Server {
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: readHeaderTimeout}
-	wg.Go(func() {
-		if err := srv.Serve(lis); !errors.Is(err, http.ErrServerClosed) {
-			fail(fmt.Errorf("serve %s on %s: %w", what, lis.Addr(), err))
+// start runs, in g, the gRPC server (then marks the service ready), the
+// metrics and introspection servers and the pool manager; it returns the
+// HTTP servers, for shutdownHTTP.
+func (d *daemon) start(ctx context.Context, g *group, l *listeners) []*http.Server {
+	g.run(func() error { return l.grpc.Serve(ctx) })
+	d.svc.SetReady()
+	var https []*http.Server
+	if l.metrics != nil {
+		mux := http.NewServeMux()
+		mux.Handle(MetricsPath, promhttp.HandlerFor(d.deps.Registry, promhttp.HandlerOpts{}))
+		https = append(https, d.serveHTTP(g, l.metrics, mux, "metrics"))
+	}
+	if l.introspection != nil {
+		https = append(https, d.serveHTTP(g, l.introspection, d.introspection(ctx), "introspection"))
+	}
+	g.run(func() error { return d.mgr.Run(ctx) })
+	return https
+}
+
+// group runs goroutines until wait; the first that fails cancels the
+// others' context.
+type group struct {
+	wg     sync.WaitGroup
+	cancel context.CancelFunc
+	mu     sync.Mutex
+	errs   []error
+}
+
+// run runs f; a non-nil error is kept and cancels the group.
+func (g *group) run(f func() error) {
+	g.wg.Go(func() {
+		if err := f(); err != nil {
+			g.mu.Lock()
+			g.errs = append(g.errs, err)
+			g.mu.Unlock()
+			g.cancel()
 		}
+	})
+}
+
+// wait waits for every goroutine and returns their errors, joined.
+func (g *group) wait() error {
+	g.wg.Wait()
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return errors.Join(g.errs...)
+}
+
+// serveHTTP serves h on lis, in g, until shut down.
+func (d *daemon) serveHTTP(g *group, lis net.Listener, h http.Handler, what string) *http.Server {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: readHeaderTimeout}
+	g.run(func() error {
+		if err := srv.Serve(lis); !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("serve %s on %s: %w", what, lis.Addr(), err)
+		}
+		return nil
 	})
 	return srv
 }
