@@ -103,6 +103,23 @@ func TestValid(t *testing.T) {
 		{"mtu bounds", map[string]string{"AWS_VPC_ENI_MTU": "576", "POD_MTU": "9001"}, func(c Config) bool { return c.ENIMTU == 576 && c.PodMTU == 9001 }},
 		{"veth 4 chars", map[string]string{"AWS_VPC_K8S_CNI_VETHPREFIX": "ab12"}, func(c Config) bool { return c.VethPrefix == "ab12" }},
 		{"veth 1 char", map[string]string{"AWS_VPC_K8S_CNI_VETHPREFIX": "x"}, func(c Config) bool { return c.VethPrefix == "x" }},
+		// What the AWS VPC CNI takes and an interface name can hold.
+		{"veth upper case", map[string]string{"AWS_VPC_K8S_CNI_VETHPREFIX": "Eni"}, func(c Config) bool { return c.VethPrefix == "Eni" }},
+		{"veth dash", map[string]string{"AWS_VPC_K8S_CNI_VETHPREFIX": "e-n"}, func(c Config) bool { return c.VethPrefix == "e-n" }},
+		{"veth punctuation", map[string]string{"AWS_VPC_K8S_CNI_VETHPREFIX": "v_.@"}, func(c Config) bool { return c.VethPrefix == "v_.@" }},
+		{"veth 4 bytes of utf-8", map[string]string{"AWS_VPC_K8S_CNI_VETHPREFIX": "éé"}, func(c Config) bool { return c.VethPrefix == "éé" }},
+		{"veth ethx", map[string]string{"AWS_VPC_K8S_CNI_VETHPREFIX": "ethx"}, func(c Config) bool { return c.VethPrefix == "ethx" }},
+		{"tags: the AWS VPC CNI's and ours dropped with a warning",
+			map[string]string{"ADDITIONAL_ENI_TAGS": `{"team":"payments","node.k8s.amazonaws.com/no_manage":"true","vpc-cni.io/created-by":"me"}`},
+			func(c Config) bool {
+				return reflect.DeepEqual(c.AdditionalENITags, map[string]string{"team": "payments"}) &&
+					reflect.DeepEqual(c.Warnings, []string{
+						`ADDITIONAL_ENI_TAGS: tag key "node.k8s.amazonaws.com/no_manage" is dropped: it contains k8s.amazonaws.com, which the AWS VPC CNI reserves for its own tags`,
+						`ADDITIONAL_ENI_TAGS: tag key "vpc-cni.io/created-by" is dropped: it starts with vpc-cni.io/, which is reserved for vpc-cni's own tags`,
+					})
+			}},
+		{"tags: only dropped keys", map[string]string{"ADDITIONAL_ENI_TAGS": `{"k8s.amazonaws.com/x":"1"}`},
+			func(c Config) bool { return c.AdditionalENITags != nil && len(c.AdditionalENITags) == 0 && len(c.Warnings) == 1 }},
 		{"tags", map[string]string{"ADDITIONAL_ENI_TAGS": `{"team":"payments", "env":""}`},
 			func(c Config) bool {
 				return reflect.DeepEqual(c.AdditionalENITags, map[string]string{"team": "payments", "env": ""})
@@ -146,11 +163,12 @@ func TestInvalid(t *testing.T) {
 		count = "want a whole number ≥ 0"
 		mtu   = "want a whole number from 576 to 9001"
 		cidrs = "want comma-separated IPv4 CIDRs, e.g. 198.18.0.0/16,203.0.113.0/24"
-		veth  = "want 1 to 4 characters of a-z and 0-9, not eth, lo or vlan, e.g. eni"
+		veth  = "want 1 to 4 characters (bytes) valid in an interface name: no '/', ':', '%', whitespace or control characters; not eth, lo or vlan; e.g. eni"
+		char  = "has a character an interface name cannot have; " + veth
 		addr  = "want host:port or :port, e.g. 127.0.0.1:61679"
 		wait  = "want a duration > 0 and below 2m (the kubelet's runtime request timeout), e.g. 10s or 1500ms; a whole number is seconds"
 		tags  = `want a JSON object of string keys and string values, e.g. {"team":"payments"}`
-		key   = "want tag keys of 1 to 128 characters, outside aws:, vpc-cni.io/ and k8s.amazonaws.com"
+		key   = "want tag keys of 1 to 128 characters, not starting with aws:"
 		node  = "want a Kubernetes node name: at most 253 of a-z, 0-9, '-' and '.', starting and ending with a letter or digit"
 	)
 	long := strings.Repeat("a", 129)
@@ -177,21 +195,24 @@ func TestInvalid(t *testing.T) {
 		{"AWS_VPC_ENI_MTU", "9002", `AWS_VPC_ENI_MTU="9002": ` + mtu},
 		{"POD_MTU", "jumbo", `POD_MTU="jumbo": ` + mtu},
 		{"AWS_VPC_K8S_CNI_VETHPREFIX", "veths", `AWS_VPC_K8S_CNI_VETHPREFIX="veths": ` + veth},
-		{"AWS_VPC_K8S_CNI_VETHPREFIX", "Eni", `AWS_VPC_K8S_CNI_VETHPREFIX="Eni": ` + veth},
-		{"AWS_VPC_K8S_CNI_VETHPREFIX", "e-n", `AWS_VPC_K8S_CNI_VETHPREFIX="e-n": ` + veth},
+		{"AWS_VPC_K8S_CNI_VETHPREFIX", "ééé", `AWS_VPC_K8S_CNI_VETHPREFIX="ééé": ` + veth},
+		{"AWS_VPC_K8S_CNI_VETHPREFIX", "\xff", `AWS_VPC_K8S_CNI_VETHPREFIX="\xff": ` + veth},
+		{"AWS_VPC_K8S_CNI_VETHPREFIX", "a/b", `AWS_VPC_K8S_CNI_VETHPREFIX="a/b": ` + char},
+		{"AWS_VPC_K8S_CNI_VETHPREFIX", "a:b", `AWS_VPC_K8S_CNI_VETHPREFIX="a:b": ` + char},
+		{"AWS_VPC_K8S_CNI_VETHPREFIX", "a%d", `AWS_VPC_K8S_CNI_VETHPREFIX="a%d": ` + char},
+		{"AWS_VPC_K8S_CNI_VETHPREFIX", "a b", `AWS_VPC_K8S_CNI_VETHPREFIX="a b": ` + char},
+		{"AWS_VPC_K8S_CNI_VETHPREFIX", "a\tb", `AWS_VPC_K8S_CNI_VETHPREFIX="a\tb": ` + char},
+		{"AWS_VPC_K8S_CNI_VETHPREFIX", "a\x01", `AWS_VPC_K8S_CNI_VETHPREFIX="a\x01": ` + char},
 		{"AWS_VPC_K8S_CNI_VETHPREFIX", "eth", `AWS_VPC_K8S_CNI_VETHPREFIX="eth": reserved for other interfaces; ` + veth},
 		{"AWS_VPC_K8S_CNI_VETHPREFIX", "vlan", `AWS_VPC_K8S_CNI_VETHPREFIX="vlan": reserved for other interfaces; ` + veth},
+		{"AWS_VPC_K8S_CNI_VETHPREFIX", "lo", `AWS_VPC_K8S_CNI_VETHPREFIX="lo": reserved for other interfaces; ` + veth},
 		{"ADDITIONAL_ENI_TAGS", `{"team":1}`, `ADDITIONAL_ENI_TAGS="{\"team\":1}": ` + tags},
 		{"ADDITIONAL_ENI_TAGS", `["a"]`, `ADDITIONAL_ENI_TAGS="[\"a\"]": ` + tags},
 		{"ADDITIONAL_ENI_TAGS", `null`, `ADDITIONAL_ENI_TAGS="null": ` + tags},
 		{"ADDITIONAL_ENI_TAGS", `{"a":"b"`, `ADDITIONAL_ENI_TAGS="{\"a\":\"b\"": ` + tags},
 		{"ADDITIONAL_ENI_TAGS", `{"a":"b"} x`, `ADDITIONAL_ENI_TAGS="{\"a\":\"b\"} x": ` + tags},
-		{"ADDITIONAL_ENI_TAGS", `{"node.k8s.amazonaws.com/no_manage":"true"}`,
-			`ADDITIONAL_ENI_TAGS="{\"node.k8s.amazonaws.com/no_manage\":\"true\"}": tag key "node.k8s.amazonaws.com/no_manage" contains k8s.amazonaws.com, which the AWS VPC CNI reserves for its own tags; ` + key},
-		{"ADDITIONAL_ENI_TAGS", `{"vpc-cni.io/created-by":"me"}`,
-			`ADDITIONAL_ENI_TAGS="{\"vpc-cni.io/created-by\":\"me\"}": tag key "vpc-cni.io/created-by" starts with vpc-cni.io/, which is reserved for vpc-cni's own tags; ` + key},
 		{"ADDITIONAL_ENI_TAGS", `{"AWS:x":"y"}`,
-			`ADDITIONAL_ENI_TAGS="{\"AWS:x\":\"y\"}": tag key "AWS:x" starts with aws:, which AWS reserves; ` + key},
+			`ADDITIONAL_ENI_TAGS="{\"AWS:x\":\"y\"}": tag key "AWS:x" starts with aws:, which AWS reserves (EC2 refuses it); ` + key},
 		{"ADDITIONAL_ENI_TAGS", `{"":"y"}`, `ADDITIONAL_ENI_TAGS="{\"\":\"y\"}": tag key "" has 0 characters; ` + key},
 		{"ADDITIONAL_ENI_TAGS", `{"` + long + `":"y"}`, `ADDITIONAL_ENI_TAGS="{\"` + long + `\":\"y\"}": tag key "` + long + `" has 129 characters; ` + key},
 		{"ADDITIONAL_ENI_TAGS", `{"k":"` + strings.Repeat("v", 257) + `"}`,
@@ -267,7 +288,7 @@ func TestAllErrorsReported(t *testing.T) {
 		"WARM_IP_TARGET":                     "abc",
 		"AWS_VPC_ENI_MTU":                    "100000",
 		"AWS_VPC_K8S_CNI_EXCLUDE_SNAT_CIDRS": "x,198.18.0.0/15,y",
-		"ADDITIONAL_ENI_TAGS":                `{"aws:a":"1","b":"2","k8s.amazonaws.com":"3"}`,
+		"ADDITIONAL_ENI_TAGS":                `{"aws:a":"1","b":"2","":"3","k8s.amazonaws.com":"4"}`,
 		"WARM_ENI_TARGET":                    "2",
 	}))
 	if err == nil {

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/vpc-cni/vpc-cni/ipamd/hostnet"
@@ -114,18 +115,31 @@ func setRandomizeSNAT(p *parser, v string) error {
 	return want("prng, hashrandom or none")
 }
 
-var vethPrefixRE = regexp.MustCompile(`^[a-z0-9]{1,4}$`)
+// maxVethPrefix is the AWS VPC CNI's limit on AWS_VPC_K8S_CNI_VETHPREFIX,
+// in bytes: the prefix and the hash of the pod's name must fit Linux's
+// 15-byte interface names.
+const maxVethPrefix = 4
 
 func setVethPrefix(p *parser, v string) error {
-	const w = "1 to 4 characters of a-z and 0-9, not eth, lo or vlan, e.g. eni"
+	const w = "1 to 4 characters (bytes) valid in an interface name: no '/', ':', '%', " +
+		"whitespace or control characters; not eth, lo or vlan; e.g. eni"
 	switch {
-	case !vethPrefixRE.MatchString(v):
+	case len(v) > maxVethPrefix || !utf8.ValidString(v):
 		return want(w)
+	case strings.ContainsFunc(v, badIfNameRune):
+		return problem("has a character an interface name cannot have", w)
 	case v == "eth" || v == "lo" || v == "vlan":
 		return problem("reserved for other interfaces", w)
 	}
 	p.c.VethPrefix = v
 	return nil
+}
+
+// badIfNameRune reports a character Linux refuses in an interface name
+// ('/', ':', whitespace), a control character, or '%', which the kernel
+// reads as a template to number ("eth%d").
+func badIfNameRune(r rune) bool {
+	return r == '/' || r == ':' || r == '%' || unicode.IsSpace(r) || unicode.IsControl(r)
 }
 
 func setLogLevel(p *parser, v string) error {

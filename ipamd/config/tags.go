@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"unicode/utf8"
@@ -13,31 +14,38 @@ import (
 const (
 	maxTagKey   = 128
 	maxTagValue = 256
+	// maxOwnTags is how many tags ipamd sets on an ENI it creates, at
+	// most: created-by, instance id, creation time, cluster name.
+	maxOwnTags = 4
 	// MaxAdditionalENITags is how many ADDITIONAL_ENI_TAGS fit: EC2 takes
-	// 50 tags on a resource, and ipamd sets up to 4 of its own (created-by,
-	// instance id, creation time, cluster name).
-	MaxAdditionalENITags = 46
+	// 50 tags on a resource, and ipamd sets up to maxOwnTags of its own.
+	MaxAdditionalENITags = 50 - maxOwnTags
 )
 
 const wantTags = `a JSON object of string keys and string values, e.g. {"team":"payments"}`
 
-// reservedTag is a family of tag keys that ADDITIONAL_ENI_TAGS may not use.
+// reservedTag is a family of tag keys that ADDITIONAL_ENI_TAGS may not
+// use. A dropped one is left out with a warning, as the AWS VPC CNI does
+// with its own, so that an aws-node configuration carries over; the others
+// are refused.
 type reservedTag struct {
 	match func(key string) bool
 	why   string
+	drop  bool
 }
 
 var reservedTags = []reservedTag{
 	{func(k string) bool { return strings.HasPrefix(k, TagKeyPrefix) },
-		"starts with " + TagKeyPrefix + ", which is reserved for vpc-cni's own tags"},
+		"starts with " + TagKeyPrefix + ", which is reserved for vpc-cni's own tags", true},
 	{func(k string) bool { return strings.Contains(k, "k8s.amazonaws.com") },
-		"contains k8s.amazonaws.com, which the AWS VPC CNI reserves for its own tags"},
+		"contains k8s.amazonaws.com, which the AWS VPC CNI reserves for its own tags", true},
 	{func(k string) bool { return strings.HasPrefix(strings.ToLower(k), "aws:") },
-		"starts with aws:, which AWS reserves"},
+		"starts with aws:, which AWS reserves (EC2 refuses it)", false},
 }
 
-// setTags parses ADDITIONAL_ENI_TAGS. Unlike the AWS VPC CNI, which drops a
-// reserved key with a warning, a reserved key is an error.
+// setTags parses ADDITIONAL_ENI_TAGS. A key reserved for vpc-cni's or the
+// AWS VPC CNI's own tags is dropped with a warning; any other bad key or
+// value is an error.
 func setTags(p *parser, v string) error {
 	if !strings.HasPrefix(strings.TrimSpace(v), "{") {
 		return want(wantTags)
@@ -47,19 +55,21 @@ func setTags(p *parser, v string) error {
 		return want(wantTags)
 	}
 	var errs []error
-	keys := make([]string, 0, len(tags))
-	for k := range tags {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(tags)) {
+		if r, ok := droppedTag(k); ok {
+			p.c.Warnings = append(p.c.Warnings,
+				fmt.Sprintf("ADDITIONAL_ENI_TAGS: tag key %q is dropped: it %s", k, r.why))
+			delete(tags, k)
+			continue
+		}
 		if err := checkTag(k, tags[k]); err != nil {
 			errs = append(errs, err)
 		}
 	}
 	if len(tags) > MaxAdditionalENITags {
 		errs = append(errs, problem(fmt.Sprintf("%d tags", len(tags)),
-			fmt.Sprintf("at most %d (EC2 takes 50 tags on an ENI and ipamd sets 4)", MaxAdditionalENITags)))
+			fmt.Sprintf("at most %d (EC2 takes 50 tags on an ENI and ipamd sets %d)",
+				MaxAdditionalENITags, maxOwnTags)))
 	}
 	if len(errs) > 0 {
 		return errors.Join(errs...)
@@ -71,8 +81,18 @@ func setTags(p *parser, v string) error {
 	return nil
 }
 
+// droppedTag is the reserved family a key that is dropped belongs to.
+func droppedTag(k string) (reservedTag, bool) {
+	for _, r := range reservedTags {
+		if r.drop && r.match(k) {
+			return r, true
+		}
+	}
+	return reservedTag{}, false
+}
+
 func checkTag(k, v string) error {
-	const wantKey = "tag keys of 1 to 128 characters, outside aws:, vpc-cni.io/ and k8s.amazonaws.com"
+	const wantKey = "tag keys of 1 to 128 characters, not starting with aws:"
 	switch {
 	case k == "" || utf8.RuneCountInString(k) > maxTagKey:
 		return problem(fmt.Sprintf("tag key %q has %d characters", k, utf8.RuneCountInString(k)), wantKey)

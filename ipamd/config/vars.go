@@ -86,11 +86,11 @@ var specs = []spec{
 		mtuSet(func(c *Config) *int { return &c.ENIMTU }), intGet(func(c Config) int { return c.ENIMTU })},
 	{aws("POD_MTU", "AWS_VPC_ENI_MTU", "MTU of the pods' interfaces, 576 to 9001"),
 		mtuSet(func(c *Config) *int { return &c.PodMTU }), intGet(func(c Config) int { return c.PodMTU })},
-	{aws("AWS_VPC_K8S_CNI_VETHPREFIX", "eni", "name prefix of the host side of pod veths: 1 to 4 of a-z and 0-9, not eth, lo or vlan"),
+	{aws("AWS_VPC_K8S_CNI_VETHPREFIX", "eni", "name prefix of the host side of pod veths: 1 to 4 bytes valid in an interface name, not eth, lo or vlan"),
 		setVethPrefix, func(c Config) string { return c.VethPrefix }},
 
 	// ENIs and the cluster.
-	{aws("ADDITIONAL_ENI_TAGS", "{}", `JSON object of tags for every ENI ipamd creates, e.g. {"team":"payments"}`),
+	{aws("ADDITIONAL_ENI_TAGS", "{}", `JSON object of tags for every ENI ipamd creates, e.g. {"team":"payments"}; keys reserved for vpc-cni or the AWS VPC CNI are dropped with a warning`),
 		setTags, getTags},
 	{aws("CLUSTER_NAME", "", "cluster name, tagged on the ENIs ipamd creates; scopes the leaked-ENI cleanup"),
 		setClusterName, func(c Config) string { return c.ClusterName }},
