@@ -24,6 +24,9 @@ func (c *Cloud) AssignIPs(ctx context.Context, eniID string, n int) ([]netip.Add
 		return nil, err
 	}
 	c.recordLocked()
+	if err := c.lostLocked(OpAssignIPs); err != nil {
+		return nil, err
+	}
 	return ips, nil
 }
 
@@ -43,6 +46,9 @@ func (c *Cloud) AssignPrefixes(ctx context.Context, eniID string, n int) ([]neti
 		return nil, err
 	}
 	c.recordLocked()
+	if err := c.lostLocked(OpAssignPrefixes); err != nil {
+		return nil, err
+	}
 	return prefixes, nil
 }
 
@@ -123,7 +129,7 @@ func (c *Cloud) UnassignIPs(ctx context.Context, eniID string, ips []netip.Addr)
 	e.SecondaryIPs = slices.DeleteFunc(e.SecondaryIPs, func(a netip.Addr) bool { return slices.Contains(ips, a) })
 	c.subnets[e.SubnetID].release(ips...)
 	c.recordLocked()
-	return nil
+	return c.lostLocked(OpUnassignIPs)
 }
 
 // UnassignPrefixes releases prefixes of an ENI back to its subnet; every
@@ -147,5 +153,5 @@ func (c *Cloud) UnassignPrefixes(ctx context.Context, eniID string, prefixes []n
 		c.subnets[e.SubnetID].releasePrefix(pfx)
 	}
 	c.recordLocked()
-	return nil
+	return c.lostLocked(OpUnassignPrefixes)
 }

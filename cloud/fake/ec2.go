@@ -32,10 +32,14 @@ func (c *Cloud) InstanceType(ctx context.Context, name string) (cloud.InstanceTy
 	if err := c.begin(ctx, OpInstanceType, checkName(name)); err != nil {
 		return cloud.InstanceTypeLimits{}, err
 	}
+	l, ok := cloud.BuiltinInstanceType(name)
 	if name == c.limits.Type {
-		return c.Limits(), nil
+		l, ok = c.Limits(), true
 	}
-	if l, ok := cloud.BuiltinInstanceType(name); ok {
+	if ok {
+		if err := c.lost(OpInstanceType); err != nil {
+			return cloud.InstanceTypeLimits{}, err
+		}
 		return l, nil
 	}
 	defer c.lock()()
@@ -60,6 +64,9 @@ func (c *Cloud) Subnets(ctx context.Context, ids ...string) ([]cloud.Subnet, err
 			out = append(out, p.snapshot())
 		}
 	}
+	if err := c.lostLocked(OpSubnets); err != nil {
+		return nil, err
+	}
 	return out, nil
 }
 
@@ -79,6 +86,9 @@ func (c *Cloud) InstanceENIs(ctx context.Context, instanceID string) ([]cloud.EN
 		return cmp.Or(cmp.Compare(a.Attachment.NetworkCard, b.Attachment.NetworkCard),
 			cmp.Compare(a.DeviceIndex(), b.DeviceIndex()), cmp.Compare(a.ID, b.ID))
 	})
+	if err := c.lostLocked(OpInstanceENIs); err != nil {
+		return nil, err
+	}
 	return out, nil
 }
 
@@ -94,7 +104,11 @@ func (c *Cloud) ENIs(ctx context.Context, f cloud.ENIFilter) ([]cloud.ENI, error
 			return nil, err
 		}
 	}
-	return c.selectLocked(func(e *cloud.ENI) bool { return matches(e, f) }), nil
+	out := c.selectLocked(func(e *cloud.ENI) bool { return matches(e, f) })
+	if err := c.lostLocked(OpENIs); err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // matches reports whether e passes every non-empty field of f.
@@ -161,6 +175,9 @@ func (c *Cloud) CreateENI(ctx context.Context, req cloud.CreateENIRequest) (clou
 		delete(c.enis, e.ID)
 		return cloud.ENI{}, err
 	}
+	if err := c.lostLocked(OpCreateENI); err != nil {
+		return cloud.ENI{}, err
+	}
 	return cloneENI(e), nil
 }
 
@@ -182,5 +199,5 @@ func (c *Cloud) TagENI(ctx context.Context, eniID string, tags map[string]string
 		return err
 	}
 	maps.Copy(e.Tags, tags)
-	return nil
+	return c.lostLocked(OpTagENI)
 }

@@ -3,8 +3,9 @@
 // in miniature (instance-type ENI and address limits, subnet exhaustion,
 // aligned /28 prefixes on Nitro types only, the attach/detach/delete
 // lifecycle with its attaching and detaching states, tags, filters), with
-// per-operation fault and latency injection and instance metadata that lags
-// the API like IMDS does.
+// per-operation fault and latency injection (a fault can strike before the
+// call takes effect, or after it, as when an answer is lost) and instance
+// metadata that lags the API like IMDS does.
 //
 // *Cloud implements cloud.ENIAPI; its Metadata view (*IMDS) implements
 // cloud.Metadata over the same state. Errors are *cloud.APIError with the
@@ -83,7 +84,8 @@ type Cloud struct {
 	seq         uint64            // id and MAC generator
 	requests    uint64            // request id generator
 
-	faults  map[Op]*fault
+	faults  map[Op]*fault // fail before the call takes effect
+	after   map[Op]*fault // fail after it took effect: the answer is lost
 	latency map[Op]time.Duration
 	calls   map[Op]int
 
@@ -111,7 +113,7 @@ func New(opts Options) (*Cloud, error) {
 	c := &Cloud{
 		now: opts.Now, limits: limits,
 		subnets: map[string]*pool{}, enis: map[string]*cloud.ENI{}, attachments: map[string]string{},
-		faults: map[Op]*fault{}, latency: map[Op]time.Duration{}, calls: map[Op]int{},
+		faults: map[Op]*fault{}, after: map[Op]*fault{}, latency: map[Op]time.Duration{}, calls: map[Op]int{},
 		attachDelay: max(opts.AttachDelay, 0), detachDelay: max(opts.DetachDelay, 0),
 		pending: map[string]time.Time{}, live: map[string]bool{},
 	}

@@ -99,6 +99,24 @@ func (c *Cloud) SetFault(op Op, err error, times int) {
 	c.faults[op] = &fault{err: err, times: times}
 }
 
+// SetFaultAfter makes op take effect and then fail with err, as a call
+// whose answer is lost does (a timeout or a cancelled call after EC2
+// applied it, a 5xx after the change): for its next times calls, or for
+// every call until cleared when times is 0. The failed call returns zero
+// values besides err (the caller never learns the new ENI's id or the
+// attachment's). A call that fails before taking effect (a bad argument, a
+// SetFault fault, EC2's own refusal) does not use one up. A nil err clears
+// op's fault.
+func (c *Cloud) SetFaultAfter(op Op, err error, times int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err == nil || times < 0 {
+		delete(c.after, op)
+		return
+	}
+	c.after[op] = &fault{err: err, times: times}
+}
+
 // SetLatency makes every call of op wait d before it runs (0 removes the
 // latency). A call whose context ends while it waits returns the context's
 // error and has no effect.
@@ -112,11 +130,13 @@ func (c *Cloud) SetLatency(op Op, d time.Duration) {
 	c.latency[op] = d
 }
 
-// ClearFaults removes every injected fault and latency.
+// ClearFaults removes every injected fault (SetFault and SetFaultAfter)
+// and latency.
 func (c *Cloud) ClearFaults() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	clear(c.faults)
+	clear(c.after)
 	clear(c.latency)
 }
 
@@ -153,17 +173,33 @@ func (c *Cloud) begin(ctx context.Context, op Op, argErr error) error {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	f, ok := c.faults[op]
+	return takeFault(c.faults, op)
+}
+
+// takeFault returns op's fault in faults, if any, using one up.
+func takeFault(faults map[Op]*fault, op Op) error {
+	f, ok := faults[op]
 	if !ok {
 		return nil
 	}
 	if f.times > 0 {
 		f.times--
 		if f.times == 0 {
-			delete(c.faults, op)
+			delete(faults, op)
 		}
 	}
 	return f.err
+}
+
+// lostLocked is called when a call of op has taken effect: it returns the
+// SetFaultAfter error due, if any, using one up.
+func (c *Cloud) lostLocked(op Op) error { return takeFault(c.after, op) }
+
+// lost is lostLocked for a caller that does not hold the lock.
+func (c *Cloud) lost(op Op) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.lostLocked(op)
 }
 
 // apiError builds the EC2 error of op with a fresh request id.

@@ -127,7 +127,11 @@ func (m *IMDS) Instance(ctx context.Context) (cloud.Instance, error) {
 	if err := m.c.begin(ctx, OpMetadataInstance, nil); err != nil {
 		return cloud.Instance{}, err
 	}
-	return m.c.Instance(), nil
+	inst := m.c.Instance()
+	if err := m.c.lost(OpMetadataInstance); err != nil {
+		return cloud.Instance{}, err
+	}
+	return inst, nil
 }
 
 // ENIs lists the attached ENIs metadata shows, ordered by device index.
@@ -135,7 +139,11 @@ func (m *IMDS) ENIs(ctx context.Context) ([]cloud.ENIMetadata, error) {
 	if err := m.c.begin(ctx, OpMetadataENIs, nil); err != nil {
 		return nil, err
 	}
-	return m.c.shown(), nil
+	shown := m.c.shown()
+	if err := m.c.lost(OpMetadataENIs); err != nil {
+		return nil, err
+	}
+	return shown, nil
 }
 
 // ENI describes the attached ENI with the given MAC; the error wraps
@@ -146,6 +154,9 @@ func (m *IMDS) ENI(ctx context.Context, mac string) (cloud.ENIMetadata, error) {
 	}
 	for _, e := range m.c.shown() {
 		if strings.EqualFold(e.MAC, mac) {
+			if err := m.c.lost(OpMetadataENI); err != nil {
+				return cloud.ENIMetadata{}, err
+			}
 			return e, nil
 		}
 	}

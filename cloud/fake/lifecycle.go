@@ -119,6 +119,9 @@ func (c *Cloud) AttachENI(ctx context.Context, eniID, instanceID string, deviceI
 	c.attachments[e.Attachment.ID] = e.ID
 	c.pending[e.ID] = now.Add(c.attachDelay)
 	c.settleLocked()
+	if err := c.lostLocked(OpAttachENI); err != nil {
+		return "", err
+	}
 	return e.Attachment.ID, nil
 }
 
@@ -181,14 +184,13 @@ func (c *Cloud) DetachENI(ctx context.Context, attachmentID string, force bool) 
 	if e.ID == c.inst.PrimaryENI {
 		return c.apiError(OpDetachENI, codeNotPermitted, "the network interface at device index 0 cannot be detached")
 	}
-	if e.Attachment.State == cloud.Detaching {
-		return nil
+	if e.Attachment.State != cloud.Detaching {
+		e.Attachment.State = cloud.Detaching
+		e.Status = cloud.ENIDetaching
+		c.pending[e.ID] = c.now().Add(c.detachDelay)
+		c.settleLocked()
 	}
-	e.Attachment.State = cloud.Detaching
-	e.Status = cloud.ENIDetaching
-	c.pending[e.ID] = c.now().Add(c.detachDelay)
-	c.settleLocked()
-	return nil
+	return c.lostLocked(OpDetachENI)
 }
 
 // DeleteENI deletes an ENI with no attachment (not even one attaching or
@@ -212,7 +214,7 @@ func (c *Cloud) DeleteENI(ctx context.Context, eniID string) error {
 		p.releasePrefix(pfx)
 	}
 	delete(c.enis, eniID)
-	return nil
+	return c.lostLocked(OpDeleteENI)
 }
 
 // SetDeleteOnTermination sets the flag on the ENI's current attachment, in
@@ -230,5 +232,5 @@ func (c *Cloud) SetDeleteOnTermination(ctx context.Context, eniID, attachmentID 
 		return c.apiError(OpSetDeleteOnTermination, codeAttachmentNotFound, "attachment %q of %s does not exist", attachmentID, eniID)
 	}
 	e.Attachment.DeleteOnTermination = on
-	return nil
+	return c.lostLocked(OpSetDeleteOnTermination)
 }

@@ -191,6 +191,26 @@ func (c *Cloud) addSubnetLocked(cidr netip.Prefix, tags map[string]string) (*poo
 	return p, nil
 }
 
+// AssociateVPCCIDR adds a secondary IPv4 CIDR block to the VPC, as
+// AssociateVpcCidrBlock does: /16 to /28, overlapping none of the VPC's
+// blocks. Instance metadata lists it for every ENI once the metadata lag
+// has passed; subnets can be added in it at once.
+func (c *Cloud) AssociateVPCCIDR(cidr netip.Prefix) error {
+	defer c.lock()()
+	if !cidr.IsValid() || !cidr.Addr().Is4() || cidr.Bits() < 16 || cidr.Bits() > 28 {
+		return fmt.Errorf("fake: VPC CIDR %s: want an IPv4 block of /16 to /28", cidr)
+	}
+	cidr = cidr.Masked()
+	for _, v := range c.inst.VPCCIDRs {
+		if v.Overlaps(cidr) {
+			return fmt.Errorf("fake: VPC CIDR %s overlaps the VPC's %s", cidr, v)
+		}
+	}
+	c.inst.VPCCIDRs = append(c.inst.VPCCIDRs, cidr)
+	c.recordLocked()
+	return nil
+}
+
 func (c *Cloud) inVPC(cidr netip.Prefix) bool {
 	for _, v := range c.inst.VPCCIDRs {
 		if v.Bits() <= cidr.Bits() && v.Contains(cidr.Addr()) {
