@@ -119,7 +119,9 @@ func TestValid(t *testing.T) {
 					})
 			}},
 		{"tags: only dropped keys", map[string]string{"ADDITIONAL_ENI_TAGS": `{"k8s.amazonaws.com/x":"1"}`},
-			func(c Config) bool { return c.AdditionalENITags != nil && len(c.AdditionalENITags) == 0 && len(c.Warnings) == 1 }},
+			func(c Config) bool {
+				return c.AdditionalENITags != nil && len(c.AdditionalENITags) == 0 && len(c.Warnings) == 1
+			}},
 		{"tags", map[string]string{"ADDITIONAL_ENI_TAGS": `{"team":"payments", "env":""}`},
 			func(c Config) bool {
 				return reflect.DeepEqual(c.AdditionalENITags, map[string]string{"team": "payments", "env": ""})
