@@ -72,6 +72,11 @@ func TestEC2FaultsSurfaced(t *testing.T) {
 			if st := r.status(); st.GetAvailable() != 0 {
 				t.Errorf("Status = %v, want nothing available", st)
 			}
+			// Every ADD fails meanwhile: Status is not ready and says why.
+			eventually(t, "Status is not ready naming the cause", func() bool {
+				st := r.status()
+				return !st.GetReady() && strings.Contains(st.GetReason(), tt.want)
+			})
 			if body := r.scrape(); !strings.Contains(body, `vpc_cni_pool_actions_total{kind="assign-ips",outcome=`) {
 				t.Errorf("metrics do not count the failed pool actions")
 			}
@@ -120,6 +125,10 @@ func TestSubnetExhausted(t *testing.T) {
 		c.srv.Knobs().Stats().Errors["AssignPrivateIpAddresses"]["InsufficientFreeAddressesInSubnet"]; n == 0 {
 		t.Error("ec2sim never answered InsufficientFreeAddressesInSubnet")
 	}
+	eventually(t, "Status is not ready naming the subnet", func() bool {
+		st := r.status()
+		return !st.GetReady() && strings.Contains(st.GetReason(), want)
+	})
 	r.assertMatchesCloud()
 
 	// A pod deleted gives its address to the next.

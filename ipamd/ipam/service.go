@@ -256,8 +256,11 @@ func (s *Service) GC(ctx context.Context, valid []datastore.Key) ([]datastore.Al
 // Reason of a service not ready yet.
 const reasonStarting = "ipamd is starting: restoring and reconciling its state"
 
-// Status reports whether an ADD can succeed now: addresses are available,
-// or the pool can still grow.
+// Status reports whether an ADD can succeed now: an address is available,
+// or the pool is growing. With nothing available and the pool unable to
+// grow, for now (a full subnet, EC2 throttling) or until something changes
+// (a limit), it is not ready and the reason is the pool manager's cause: an
+// ADD would only wait and fail. It asks nothing of the cloud.
 func (s *Service) Status(_ context.Context) Status {
 	if !s.ready.Load() {
 		return Status{Reason: reasonStarting}
@@ -266,9 +269,9 @@ func (s *Service) Status(_ context.Context) Status {
 	if st.Available > 0 {
 		return Status{Ready: true, Available: st.Available}
 	}
-	cause, permanent := s.pool.Blocked()
-	if !permanent {
-		return Status{Ready: true}
+	cause, _ := s.pool.Blocked()
+	if cause == "" {
+		return Status{Ready: true} // growing
 	}
 	if st.Cooling > 0 {
 		cause = fmt.Sprintf("%s (%d released addresses are cooling down)", cause, st.Cooling)

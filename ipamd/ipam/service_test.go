@@ -433,7 +433,10 @@ func TestStatus(t *testing.T) {
 		{"starting", func() {}, false, 0, "starting"},
 		{"ready with an address", svc.SetReady, true, 1, ""},
 		{"empty, growing", func() { mustAdd(t, svc, 1) }, true, 0, ""},
-		{"empty, throttled", func() { p.block("EC2 throttling; retrying", false) }, true, 0, ""},
+		// A transient cause: every ADD would fail until it clears.
+		{"empty, throttled", func() { p.block("EC2 throttling; retrying", false) }, false, 0, "EC2 throttling; retrying"},
+		{"empty, subnet full", func() { p.block("subnet subnet-1 has no free addresses", false) }, false, 0, "subnet subnet-1 has no free addresses"},
+		{"empty, growing again", func() { p.block("", false) }, true, 0, ""},
 		{"empty, at a limit", func() { p.block("max pods reached (1)", true) }, false, 0, "max pods reached (1)"},
 		{"at a limit, cooling", func() { mustDel(t, svc, 1) }, false, 0, "1 released addresses are cooling down"},
 	}
