@@ -44,6 +44,7 @@ type fakePool struct {
 	onWake    func()
 	cause     string
 	permanent bool
+	class     string
 	woken     chan struct{} // closed at the first wake
 }
 
@@ -73,6 +74,25 @@ func (p *fakePool) block(cause string, permanent bool) {
 	p.cause, p.permanent = cause, permanent
 	p.mu.Unlock()
 }
+
+// BlockedClass makes fakePool a BlockedClasser.
+func (p *fakePool) BlockedClass() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.class
+}
+
+func (p *fakePool) setClass(class string) {
+	p.mu.Lock()
+	p.class = class
+	p.mu.Unlock()
+}
+
+// unclassedPool is a Pool that does not tell the class of its cause.
+type unclassedPool struct{ p *fakePool }
+
+func (u unclassedPool) Wake()                   { u.p.Wake() }
+func (u unclassedPool) Blocked() (string, bool) { return u.p.Blocked() }
 
 func (p *fakePool) wakeCount() int {
 	p.mu.Lock()

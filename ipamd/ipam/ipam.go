@@ -62,6 +62,11 @@ type ExhaustedError struct {
 	// Permanent: growing cannot help until something changes (a limit);
 	// otherwise the pool is growing or retrying and a later ADD may succeed.
 	Permanent bool
+	// Class is the cause as a short fixed word (subnet-exhausted,
+	// eni-limit, max-pods, throttled, ...) from a pool that tells it
+	// (BlockedClasser); empty when the pool was growing or does not tell.
+	// FailureOf labels the failure with it.
+	Class string
 }
 
 func (e *ExhaustedError) Error() string { return "no address available: " + e.Cause }

@@ -31,6 +31,14 @@ type Pool interface {
 	Blocked() (cause string, permanent bool)
 }
 
+// BlockedClasser is an optional interface of a Pool (manager.Manager): the
+// class of what Blocked reports, a short word from a fixed set
+// (subnet-exhausted, eni-limit, max-pods, throttled, ...) that can label a
+// metric; empty when the pool is not blocked.
+type BlockedClasser interface {
+	BlockedClass() string
+}
+
 // Options configure a Service.
 type Options struct {
 	// Node is what every ADD result carries (SetNode replaces it).
@@ -179,8 +187,13 @@ func (s *Service) exhausted(waited time.Duration) error {
 	if cause == "" {
 		cause = fmt.Sprintf("the pool is growing; no address became available within %s",
 			waited.Round(time.Millisecond))
+		return &ExhaustedError{Cause: cause}
 	}
-	return &ExhaustedError{Cause: cause, Permanent: permanent}
+	e := &ExhaustedError{Cause: cause, Permanent: permanent}
+	if c, ok := s.pool.(BlockedClasser); ok {
+		e.Class = c.BlockedClass()
+	}
+	return e
 }
 
 func wrapAssign(err error) error {

@@ -3,6 +3,7 @@ package ipam
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/netip"
 	"strings"
 	"sync"
@@ -207,16 +208,25 @@ func TestAddTimesOutWithCause(t *testing.T) {
 		name      string
 		cause     string
 		permanent bool
+		class     string // the pool's BlockedClass
+		unclassed bool   // the pool is no BlockedClasser
 		want      string
+		failure   Failure // observed
 	}{
-		{"limit", "ENI limit of m5.large reached (3)", true, "ENI limit of m5.large reached (3)"},
-		{"throttled", "EC2 throttling; retrying", false, "EC2 throttling; retrying"},
-		{"growing", "", false, "the pool is growing; no address became available within 20ms"},
+		{"limit", "ENI limit of m5.large reached (3)", true, "eni-limit", false, "ENI limit of m5.large reached (3)", "eni-limit"},
+		{"throttled", "EC2 throttling; retrying", false, "throttled", false, "EC2 throttling; retrying", "throttled"},
+		{"unclassed pool", "EC2 throttling; retrying", false, "throttled", true, "EC2 throttling; retrying", FailureExhausted},
+		{"growing", "", false, "", false, "the pool is growing; no address became available within 20ms", FailureExhausted},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			f := setup(t, 0, Options{AddWait: 20 * time.Millisecond, Poll: time.Millisecond})
 			f.pool.block(tc.cause, tc.permanent)
+			f.pool.setClass(tc.class)
+			if tc.unclassed {
+				f.svc = New(f.store, unclassedPool{f.pool}, Options{AddWait: 20 * time.Millisecond, Poll: time.Millisecond, Observer: f.obs})
+				f.svc.SetReady()
+			}
 			_, err := f.svc.Add(context.Background(), key(1), pod(1))
 			var ex *ExhaustedError
 			if !errors.As(err, &ex) {
@@ -231,8 +241,8 @@ func TestAddTimesOutWithCause(t *testing.T) {
 			if f.pool.wakeCount() != 1 {
 				t.Errorf("pool woken %d times, want 1", f.pool.wakeCount())
 			}
-			if got := f.obs.got(); !equal(got, []Failure{FailureExhausted}) {
-				t.Errorf("observed %v", got)
+			if got := f.obs.got(); !equal(got, []Failure{tc.failure}) {
+				t.Errorf("observed %v, want %v", got, tc.failure)
 			}
 			if n := len(f.store.Allocations()); n != 0 {
 				t.Errorf("%d allocations after a failed Add", n)
@@ -473,6 +483,13 @@ func TestFailureOf(t *testing.T) {
 		{ErrInvalid, FailureInvalid},
 		{errors.Join(errors.New("x"), ErrNotReady), FailureNotReady},
 		{&ExhaustedError{Cause: "subnet full"}, FailureExhausted},
+		{fmt.Errorf("add: %w", &ExhaustedError{Cause: "subnet full", Class: "subnet-exhausted"}), "subnet-exhausted"},
+		{&ExhaustedError{Cause: "max pods reached (29)", Class: "max-pods", Permanent: true}, "max-pods"},
+		// A class that would be ambiguous or a poor label is not used.
+		{&ExhaustedError{Cause: "InternalError; retrying", Class: "other"}, FailureExhausted},
+		{&ExhaustedError{Cause: "x", Class: "canceled"}, FailureExhausted},
+		{&ExhaustedError{Cause: "x", Class: "Subnet Exhausted"}, FailureExhausted},
+		{&ExhaustedError{Cause: "x", Class: strings.Repeat("a", 33)}, FailureExhausted},
 		{errors.Join(errors.New("assign"), datastore.ErrCheckpoint), FailureCheckpoint},
 		{context.Canceled, FailureCanceled},
 		{context.DeadlineExceeded, FailureCanceled},
