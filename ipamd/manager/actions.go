@@ -73,13 +73,18 @@ func (m *Manager) grow(ctx context.Context, a pool.Action,
 		m.wantSync()
 		return fmt.Errorf("%s: record %v on %s: %w", a.Kind, blocks, e.ID, err)
 	}
+	m.forgetReleased(blocks) // EC2 may give back an address released lately: it is ours again
 	m.log.Info("added addresses", logKeyKind, string(a.Kind), logKeyENI, e.ID, logKeyBlocks, fmt.Sprint(blocks))
 	return nil
 }
 
 // unassign releases blocks: out of the datastore first, so that none of
-// their addresses can be handed out meanwhile, then the EC2 call; if that
-// fails the blocks go back into the datastore.
+// their addresses can be handed out meanwhile, then the EC2 call. Only a
+// refusal that certainly changed nothing (throttling) puts the blocks
+// back. After any other failure they may be gone from the ENI already (the
+// answer was lost, EC2 failed after the change), so they stay out, and the
+// sync due when their reconcile cooldown ends puts back those the cloud
+// still has.
 func (m *Manager) unassign(ctx context.Context, a pool.Action) error {
 	if len(a.Blocks) == 0 {
 		return fmt.Errorf("%s on %s with no blocks: %w", a.Kind, a.ENI, errSkipped)
@@ -100,14 +105,22 @@ func (m *Manager) unassign(ctx context.Context, a pool.Action) error {
 		m.log.Info("released addresses", logKeyKind, string(a.Kind), logKeyENI, a.ENI, logKeyBlocks, fmt.Sprint(a.Blocks))
 		return nil
 	}
-	if rerr := m.store.AddBlocks(a.ENI, a.Blocks); rerr != nil {
-		m.wantSync()
-		m.log.Error("putting blocks back after a failed unassign failed", logKeyENI, a.ENI,
-			logKeyBlocks, fmt.Sprint(a.Blocks), logKeyError, rerr.Error())
+	if rejected(err) {
+		if rerr := m.store.AddBlocks(a.ENI, a.Blocks); rerr != nil {
+			m.wantSync()
+			m.log.Error("putting blocks back after a refused unassign failed", logKeyENI, a.ENI,
+				logKeyBlocks, fmt.Sprint(a.Blocks), logKeyError, rerr.Error())
+		}
+		return fmt.Errorf("%s: %v on %s: %w", a.Kind, a.Blocks, a.ENI, err)
 	}
-	if errors.Is(err, cloud.ErrNotFound) || errors.Is(err, cloud.ErrInvalidParameter) {
-		m.wantSync() // the ENI or the blocks may be gone already
+	settle := m.noteReleased(a.Blocks, true)
+	m.syncBy(settle)
+	if errors.Is(err, cloud.ErrNotFound) {
+		m.wantSync() // the ENI may be gone
 	}
+	m.log.Warn("unassign failed and may have taken effect; the blocks stay out of the pool until a sync settles it",
+		logKeyKind, string(a.Kind), logKeyENI, a.ENI, logKeyBlocks, fmt.Sprint(a.Blocks), logKeyUntil, settle,
+		logKeyError, err.Error())
 	return fmt.Errorf("%s: %v on %s: %w", a.Kind, a.Blocks, a.ENI, err)
 }
 

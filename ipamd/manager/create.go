@@ -148,6 +148,7 @@ func (m *Manager) attachNew(ctx context.Context, e cloud.ENI, idx int) (err erro
 	if err := m.store.AddENI(de); err != nil {
 		return fmt.Errorf("record %s: %w", e.ID, err)
 	}
+	m.forgetReleased(de.Blocks)
 	return nil
 }
 

@@ -12,6 +12,7 @@ import (
 	"cmp"
 	"context"
 	"log/slog"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -75,6 +76,10 @@ type Options struct {
 	// cloud (default 1m); it also syncs sooner after an error that says
 	// the two disagree.
 	SyncInterval time.Duration
+	// ReconcileCooldown is how long Sync leaves alone a block or an ENI
+	// the manager released, or may have released (default
+	// DefaultReconcileCooldown).
+	ReconcileCooldown time.Duration
 	// Now is the clock; default time.Now.
 	Now func() time.Time
 }
@@ -121,6 +126,10 @@ type Manager struct {
 	backoffs map[string]*backoff
 	lastSync time.Time
 	nextSync time.Time // zero: at once
+	// released and releasedENIs are the blocks and ENIs released lately,
+	// which Sync leaves alone for ReconcileCooldown.
+	released     map[netip.Prefix]releasedEntry
+	releasedENIs map[string]releasedEntry
 }
 
 // New returns a manager; Run starts it.
@@ -129,6 +138,7 @@ func New(d Deps, o Options) *Manager {
 	o.IMDSWait = cmp.Or(o.IMDSWait, DefaultIMDSWait)
 	o.DetachWait = cmp.Or(o.DetachWait, DefaultDetachWait)
 	o.SyncInterval = cmp.Or(o.SyncInterval, DefaultSyncInterval)
+	o.ReconcileCooldown = cmp.Or(o.ReconcileCooldown, DefaultReconcileCooldown)
 	if o.Now == nil {
 		o.Now = time.Now
 	}
@@ -143,6 +153,7 @@ func New(d Deps, o Options) *Manager {
 		cleanupFirst: cleanupFirstRun, cleanupEvery: cleanupInterval,
 		wake:     make(chan struct{}, 1),
 		backoffs: map[string]*backoff{},
+		released: map[netip.Prefix]releasedEntry{}, releasedENIs: map[string]releasedEntry{},
 	}
 }
 
@@ -213,17 +224,21 @@ func (m *Manager) wantSync() {
 }
 
 // synced schedules the next reconciliation: after SyncInterval when this
-// one succeeded, sooner when it failed.
+// one succeeded, sooner when it failed, and no later than the end of the
+// cooldown of a release whose outcome is unknown.
 func (m *Manager) synced(ok bool) {
 	now := m.now()
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	next := now.Add(min(m.opts.SyncInterval, syncRetry))
 	if ok {
 		m.lastSync = now
-		m.nextSync = now.Add(m.opts.SyncInterval)
-		return
+		next = now.Add(m.opts.SyncInterval)
 	}
-	m.nextSync = now.Add(min(m.opts.SyncInterval, syncRetry))
+	if settle := m.pruneReleasedLocked(now); !settle.IsZero() && settle.Before(next) {
+		next = settle
+	}
+	m.nextSync = next
 }
 
 // periodicSync runs Sync and logs what it changed.

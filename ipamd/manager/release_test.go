@@ -36,9 +36,9 @@ func TestUnassign(t *testing.T) {
 		wantOut   string
 	}{
 		{"released", func(*env) {}, 2, 1, "unassign-ips ok"},
-		{"EC2 fails: blocks go back", func(e *env) {
-			e.cloud.SetFault(fake.OpUnassignIPs, fake.InjectedError(fake.OpUnassignIPs, "InternalError"), 1)
-		}, 3, 1, "unassign-ips other"},
+		{"EC2 refuses: blocks go back", func(e *env) {
+			e.cloud.SetFault(fake.OpUnassignIPs, fake.InjectedError(fake.OpUnassignIPs, "RequestLimitExceeded"), 1)
+		}, 3, 1, "unassign-ips throttled"},
 		{"in use: skipped", func(e *env) {
 			if _, err := e.store.Assign(datastore.Key{ContainerID: "c1", IfName: "eth0"}, datastore.Pod{Name: "p"}); err != nil {
 				e.t.Fatal(err)

@@ -72,7 +72,10 @@ func (r SyncReport) Log(l *slog.Logger) {
 // allocations that drops), and sets every managed secondary ENI up on the
 // host again (idempotent: it repairs what a restart or someone else
 // undid). A block or ENI is removed only when neither EC2 nor metadata
-// shows it, so neither's lag can take a live pod's address. The daemon
+// shows it, so neither's lag can take a live pod's address; a block the
+// manager released (or may have released) within ReconcileCooldown is not
+// added back, so neither's lag can hand out an address EC2 may have given
+// to another node. The daemon
 // calls it at startup; Run calls it every SyncInterval.
 func (m *Manager) Sync(ctx context.Context) (rep SyncReport, err error) {
 	m.passMu.Lock()
@@ -151,8 +154,9 @@ func (m *Manager) syncBlocks(ctx context.Context, e datastore.ENI, c cloud.ENI, 
 			lost = append(lost, b)
 		}
 	}
+	now := m.now()
 	for _, b := range inCloud {
-		if !slices.Contains(e.Blocks, b) && inMD && shows(md, b) {
+		if !slices.Contains(e.Blocks, b) && inMD && shows(md, b) && !m.recentlyReleased(b, now) {
 			found = append(found, b)
 		}
 	}
@@ -204,8 +208,9 @@ func (m *Manager) adopt(ctx context.Context, c cloud.ENI, mdByID map[string]clou
 		return nil
 	}
 	var blocks []netip.Prefix
+	now := m.now()
 	for _, b := range blocksOf(c) {
-		if shows(md, b) {
+		if shows(md, b) && !m.recentlyReleased(b, now) {
 			blocks = append(blocks, b)
 		}
 	}
