@@ -9,6 +9,7 @@ import (
 // another ENI has its network card and device index, or if a block
 // overlaps one the store has; ErrInvalid for a malformed ENI or block (not
 // a /32 or /28, outside the subnet, the ENI's primary address as a /32).
+// Addresses QuarantineAddrs holds start cooling until the hold ends.
 func (s *Store) AddENI(e ENI) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -17,6 +18,7 @@ func (s *Store) AddENI(e ENI) error {
 	if err != nil {
 		return fmt.Errorf("add eni: %w", err)
 	}
+	st.applyHolds(entry.blocks, s.now())
 	if err := s.commit(func() { st.removeENI(entry) }); err != nil {
 		return fmt.Errorf("add eni %s: %w", e.ID, err)
 	}
@@ -68,7 +70,8 @@ func (s *Store) removeENI(id string, force bool) ([]Allocation, error) {
 
 // AddBlocks adds /32 or /28 blocks to a known ENI, all or none: ErrNotFound
 // for an unknown ENI, ErrExists for a block overlapping one the store has,
-// ErrInvalid for a malformed block.
+// ErrInvalid for a malformed block. Addresses QuarantineAddrs holds start
+// cooling until the hold ends.
 func (s *Store) AddBlocks(eniID string, blocks []netip.Prefix) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -84,6 +87,7 @@ func (s *Store) AddBlocks(eniID string, blocks []netip.Prefix) error {
 	if err != nil {
 		return fmt.Errorf("add blocks to %s: %w", eniID, err)
 	}
+	st.applyHolds(added, s.now())
 	if err := s.commit(func() { st.removeBlocks(e, added) }); err != nil {
 		return fmt.Errorf("add blocks to %s: %w", eniID, err)
 	}

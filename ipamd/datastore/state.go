@@ -90,6 +90,9 @@ type state struct {
 	buckets [maxBlockAddrs + 1][]*block
 	cooling []coolEntry // min-heap on until
 	seq     uint64
+	// held are addresses QuarantineAddrs keeps from pods until the time
+	// given, also when a block bringing them is added later (nil: none).
+	held map[netip.Addr]time.Time
 }
 
 func newState() *state {
