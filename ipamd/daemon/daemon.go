@@ -130,6 +130,7 @@ type daemon struct {
 	limits  pool.Limits
 	store   *datastore.Store
 	loaded  datastore.LoadReport
+	foreign bool // the checkpoint was another instance's
 	metrics *metrics.Metrics
 	mgr     *manager.Manager
 	svc     *ipam.Service

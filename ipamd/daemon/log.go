@@ -21,6 +21,7 @@ const (
 	logKeySkipped       = "skipped"
 	logKeyQuarantined   = "quarantined"
 	logKeyUntil         = "until"
+	logKeyReason        = "reason"
 	logKeyENI           = "eni"
 	logKeyIP            = "ip"
 	logKeyPod           = "pod"

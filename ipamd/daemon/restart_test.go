@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/vpc-cni/vpc-cni/cloud/sim"
 	hostfake "github.com/vpc-cni/vpc-cni/ipamd/hostnet/fake"
 )
 
@@ -151,4 +152,63 @@ func TestCorruptCheckpoint(t *testing.T) {
 			r.assertMatchesCloud()
 		})
 	}
+}
+
+// TestForeignCheckpoint: a checkpoint written on another instance (a state
+// directory copied or shared between nodes) is not restored: its primary
+// ENI would never be reconciled away and its addresses would be handed
+// out. It is set aside like a corrupt one, none of its allocations
+// survive, and the datastore is rebuilt from this instance's cloud, its
+// addresses quarantined.
+func TestForeignCheckpoint(t *testing.T) {
+	t.Parallel()
+	// Two instances in the same subnet range, in two emulators seeded
+	// differently, so that their ids differ and their addresses may meet.
+	a := startCloud(t, world{}, nil)
+	b := startCloud(t, world{}, func(cfg *sim.Config) { cfg.Seed = 8 })
+	if a.inst.PrimaryENIID == b.inst.PrimaryENIID {
+		t.Fatalf("both instances have primary ENI %s", a.inst.PrimaryENIID)
+	}
+	na := newNode(t, a, nil)
+	r := na.start()
+	r.waitSteady()
+	for i := range 4 {
+		r.add(i)
+	}
+	r.waitSteady()
+	if err := r.stop(); err != nil {
+		t.Fatal(err)
+	}
+
+	// The same state directory on the other instance.
+	nb := &node{t: t, cloud: b, cfg: na.cfg, host: hostfake.New(), tune: fastTuning()}
+	r = nb.start()
+	path := nb.cfg.CheckpointPath()
+	if aside, _ := filepath.Glob(path + ".foreign-*"); len(aside) != 1 {
+		t.Errorf("checkpoints set aside: %v, want one", aside)
+	}
+	for i := range 4 {
+		if ip, ok := r.check(i); ok {
+			t.Errorf("container %d of the other instance kept %s", i, ip)
+		}
+	}
+	v := r.enis()
+	for _, e := range v.ENIs {
+		if e.ID == a.inst.PrimaryENIID {
+			t.Errorf("the other instance's primary ENI %s is in the datastore", e.ID)
+		}
+	}
+	if got := countsOf(v); got.assigned != 0 || got.free != 0 {
+		t.Errorf("after the rebuild %+v: want nothing assigned and every address the cloud showed quarantined", got)
+	}
+	seen := map[netip.Addr]bool{}
+	for i := 100; i < 105; i++ {
+		ip := r.add(i)
+		if seen[ip] {
+			t.Fatalf("address %s handed out twice", ip)
+		}
+		seen[ip] = true
+	}
+	r.waitSteady()
+	r.assertMatchesCloud()
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
 
 	"github.com/vpc-cni/vpc-cni/cloud"
 	"github.com/vpc-cni/vpc-cni/ipamd/datastore"
@@ -129,8 +130,48 @@ func (d *daemon) openStore() error {
 			"with what can be salvaged from it", logKeyPath, path, logKeyAside, rep.CorruptPath, logKeyError, rep.Corrupt.Error())
 		return nil
 	}
+	if err := foreignCheckpoint(d.store.ENIs(), d.inst); err != nil {
+		return d.setAsideForeign(path, err)
+	}
 	d.log.Info("restored the checkpoint", logKeyPath, path, logKeyENIs, rep.ENIs,
 		logKeyAllocations, rep.Allocations, logKeyCooling, rep.Cooling)
+	return nil
+}
+
+// errForeign: the checkpoint was written on another instance.
+var errForeign = errors.New("the checkpoint is another instance's")
+
+// foreignCheckpoint says why a restored checkpoint is not this instance's:
+// its primary ENI is not this instance's. (A checkpoint without a primary
+// ENI holds nothing the reconciliation would keep.)
+func foreignCheckpoint(enis []datastore.ENI, inst cloud.Instance) error {
+	for _, e := range enis {
+		if e.Primary && e.ID != inst.PrimaryENI {
+			return fmt.Errorf("%w: %w: its primary ENI is %s, and this instance's (%s) is %s",
+				datastore.ErrCorrupt, errForeign, e.ID, inst.ID, inst.PrimaryENI)
+		}
+	}
+	return nil
+}
+
+// setAsideForeign treats a checkpoint written on another instance as
+// corrupt: the reconciliation would keep its primary ENI's addresses (the
+// primary ENI never leaves) and hand them out. The file is moved aside and
+// the store starts empty; rebuild salvages nothing from it (its pods run
+// elsewhere) and quarantines what the cloud shows (this node's own pods
+// are recorded nowhere).
+func (d *daemon) setAsideForeign(path string, cause error) error {
+	aside := path + ".foreign-" + strconv.FormatInt(d.now().Unix(), 10)
+	if err := os.Rename(path, aside); err != nil {
+		return fmt.Errorf("set aside the checkpoint of another instance: %w", err)
+	}
+	if _, err := d.store.Load(); err != nil {
+		return fmt.Errorf("restore the checkpoint: %w", err)
+	}
+	d.loaded = datastore.LoadReport{Corrupt: cause, CorruptPath: aside}
+	d.foreign = true
+	d.log.Error("THE CHECKPOINT IS ANOTHER INSTANCE'S (a state directory copied or shared between nodes?): it was "+
+		"set aside and the datastore is rebuilt from the cloud", logKeyPath, path, logKeyAside, aside, logKeyError, cause.Error())
 	return nil
 }
 
@@ -217,8 +258,33 @@ func (d *daemon) reconcile(ctx context.Context) {
 // checkpoint: it restores the allocations and cooldowns that can be
 // salvaged from the file set aside, and, unless the whole file could be
 // read, quarantines every other free address, since pods the salvage lost
-// may still hold some.
+// may still hold some. Nothing is salvaged from another instance's
+// checkpoint, and everything is quarantined.
 func (d *daemon) rebuild() error {
+	if !d.foreign {
+		complete, err := d.salvage()
+		if err != nil || complete {
+			return err
+		}
+	}
+	until := d.now().Add(d.tune.Quarantine)
+	n, err := d.store.Quarantine(until)
+	if err != nil {
+		return fmt.Errorf("rebuild the datastore: %w", err)
+	}
+	why := "the checkpoint could not be read whole"
+	if d.foreign {
+		why = "the checkpoint was another instance's: this node's own is lost"
+	}
+	d.log.Error("every free address is quarantined, since pods still running may hold some; they return to the "+
+		"pool when the quarantine ends (drain the node to reclaim them sooner)",
+		logKeyReason, why, logKeyQuarantined, n, logKeyUntil, until)
+	return nil
+}
+
+// salvage restores what can be read of the corrupt checkpoint set aside;
+// complete says whether it was read whole.
+func (d *daemon) salvage() (complete bool, err error) {
 	data, err := os.ReadFile(d.loaded.CorruptPath)
 	if err != nil {
 		d.log.Error("could not read the corrupt checkpoint back; nothing salvaged", logKeyPath, d.loaded.CorruptPath,
@@ -227,25 +293,14 @@ func (d *daemon) rebuild() error {
 	sal := datastore.Salvage(data)
 	rep, err := d.store.Restore(sal.Allocations, sal.Cooling)
 	if err != nil {
-		return fmt.Errorf("rebuild the datastore: %w", err)
+		return false, fmt.Errorf("rebuild the datastore: %w", err)
 	}
 	for _, s := range rep.Skipped {
 		d.log.Warn("a salvaged allocation or cooldown does not fit the cloud's state; left out", logKeyError, s.Error())
 	}
 	d.log.Warn("salvaged from the corrupt checkpoint", logKeyAllocations, rep.Allocations, logKeyCooling, rep.Cooling,
 		logKeySkipped, len(rep.Skipped))
-	if sal.Complete {
-		return nil
-	}
-	until := d.now().Add(d.tune.Quarantine)
-	n, err := d.store.Quarantine(until)
-	if err != nil {
-		return fmt.Errorf("rebuild the datastore: %w", err)
-	}
-	d.log.Error("the corrupt checkpoint could not be read whole: every free address is quarantined, since pods "+
-		"still running may hold some; they return to the pool when the quarantine ends (drain the node to reclaim them sooner)",
-		logKeyQuarantined, n, logKeyUntil, until)
-	return nil
+	return sal.Complete, nil
 }
 
 // releaseGonePods releases the allocations whose pod is gone: its
