@@ -61,7 +61,7 @@ func run(args, environ []string, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "ipamd: invalid configuration:\n%v\n", err)
 		return exitUsage
 	}
-	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: cfg.SlogLevel()}))
+	log := daemon.NewLogger(cfg, stderr)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	err = runDaemon(ctx, cfg, log)
@@ -79,7 +79,7 @@ func run(args, environ []string, stderr io.Writer) int {
 func runDaemon(ctx context.Context, cfg config.Config, log *slog.Logger) (err error) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	api, md, err := cloudaws.New(ctx, cloudaws.Options{QPS: cfg.EC2QPS, Burst: cfg.EC2Burst, Registerer: reg})
+	api, md, err := cloudaws.New(ctx, daemon.CloudOptions(cfg, reg))
 	if err != nil {
 		return fmt.Errorf("build the EC2 and metadata clients: %w", err)
 	}

@@ -7,6 +7,7 @@ const (
 	logKeyRetryIn       = "retry_in"
 	logKeyWarning       = "warning"
 	logKeyInstance      = "instance"
+	logKeyNode          = "node"
 	logKeyType          = "instance_type"
 	logKeyAZ            = "az"
 	logKeySource        = "source"

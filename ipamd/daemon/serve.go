@@ -40,18 +40,16 @@ func (l *listeners) close() {
 }
 
 func (d *daemon) listen() (*listeners, error) {
-	srv, err := server.Listen(d.svc, server.Options{SocketPath: d.cfg.SocketPath, StopTimeout: d.tune.StopTimeout})
+	srv, err := server.Listen(d.svc, serverOptions(d.cfg, d.tune))
 	if err != nil {
 		return nil, fmt.Errorf("listen on the gRPC socket %s: %w", d.cfg.SocketPath, err)
 	}
 	l := &listeners{grpc: srv}
+	metrics, introspection := httpBindings(d.cfg)
 	for _, b := range []struct {
-		addr, what string
-		lis        *net.Listener
-	}{
-		{d.cfg.MetricsAddr, "metrics (METRICS_BIND_ADDRESS)", &l.metrics},
-		{d.cfg.IntrospectionAddr, "introspection (INTROSPECTION_BIND_ADDRESS)", &l.introspection},
-	} {
+		binding
+		lis *net.Listener
+	}{{metrics, &l.metrics}, {introspection, &l.introspection}} {
 		if b.addr == "" {
 			continue
 		}
@@ -77,7 +75,8 @@ func (d *daemon) serve(parent context.Context) error {
 	https := d.start(ctx, g, l)
 
 	ep := d.endpoints(l)
-	d.log.Info("ipamd is ready", logKeySocket, ep.Socket, logKeyMetrics, ep.Metrics, logKeyIntrospection, ep.Introspection)
+	d.log.Info("ipamd is ready", logKeyNode, d.cfg.NodeName, logKeySocket, ep.Socket, logKeyMetrics, ep.Metrics,
+		logKeyIntrospection, ep.Introspection)
 	if d.deps.OnReady != nil {
 		d.deps.OnReady(ep)
 	}
@@ -176,12 +175,12 @@ func (d *daemon) endpoints(l *listeners) Endpoints {
 
 // introspection is the introspection handler over the daemon's state.
 func (d *daemon) introspection(ctx context.Context) http.Handler {
-	effective := d.cfg.Effective()
+	view := configView(d.cfg, d.inst, d.inst.VPCCIDRs)
 	return introspect.New(introspect.Sources{
 		ENIs:        d.store.ENIs,
 		Allocations: d.store.Allocations,
 		Cooling:     d.store.Cooling,
-		Config:      func() any { return effective },
+		Config:      func() any { return view },
 		Limits:      func() pool.Limits { return d.limits },
 		Pool:        d.mgr.State,
 		Health: func() error {

@@ -9,7 +9,6 @@ import (
 
 	"github.com/vpc-cni/vpc-cni/cloud"
 	"github.com/vpc-cni/vpc-cni/ipamd/datastore"
-	"github.com/vpc-cni/vpc-cni/ipamd/hostnet"
 	"github.com/vpc-cni/vpc-cni/ipamd/ipam"
 	"github.com/vpc-cni/vpc-cni/ipamd/manager"
 	"github.com/vpc-cni/vpc-cni/ipamd/maxpods"
@@ -68,12 +67,12 @@ func (d *daemon) learnInstance(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	mp, err := maxpods.Compute(typ, maxpods.Options{PrefixDelegation: d.cfg.PrefixDelegation, MaxENI: d.cfg.MaxENI})
+	mp, err := maxpods.Compute(typ, maxPodsOptions(d.cfg))
 	if err != nil {
 		return fmt.Errorf("max pods: %w", err)
 	}
 	d.limits = pool.Limits{Type: typ, MaxENIs: mp.ENIs, MaxPods: mp.MaxPods}
-	d.log.Info("instance", logKeyInstance, d.inst.ID, logKeyType, d.inst.Type, logKeyAZ, d.inst.AZ,
+	d.log.Info("instance", logKeyNode, d.cfg.NodeName, logKeyInstance, d.inst.ID, logKeyType, d.inst.Type, logKeyAZ, d.inst.AZ,
 		logKeyMaxENIs, mp.ENIs, logKeyMaxPods, mp.MaxPods, logKeyMaxPodsRaw, mp.Raw,
 		logKeyPrefixMode, d.cfg.PrefixDelegation)
 	return nil
@@ -119,7 +118,7 @@ func (d *daemon) openStore() error {
 	if err := os.MkdirAll(d.cfg.StateDir, 0o700); err != nil {
 		return fmt.Errorf("create the state directory: %w", err)
 	}
-	d.store = datastore.New(datastore.Options{Path: path, Cooldown: d.cfg.IPCooldown, Now: d.now})
+	d.store = datastore.New(storeOptions(d.cfg, d.now))
 	rep, err := d.store.Load()
 	if err != nil {
 		return fmt.Errorf("restore the checkpoint: %w (check that %s is readable and writable by ipamd)", err, d.cfg.StateDir)
@@ -184,25 +183,10 @@ func (d *daemon) wire() error {
 	if err != nil {
 		return err
 	}
-	c := d.cfg
 	d.mgr = manager.New(manager.Deps{
 		EC2: d.deps.EC2, Metadata: d.deps.Metadata, Store: d.store, Host: d.deps.Host, Log: d.log, Observer: d.metrics,
-	}, manager.Options{
-		Instance: d.inst, Limits: d.limits,
-		Pool: pool.Config{
-			WarmENITarget: c.WarmENITarget, WarmIPTarget: c.WarmIPTarget, MinimumIPTarget: c.MinimumIPTarget,
-			WarmPrefixTarget: c.WarmPrefixTarget, PrefixDelegation: c.PrefixDelegation,
-			ReleaseDelay: d.tune.ReleaseDelay,
-		},
-		ClusterName: c.ClusterName, Tags: c.AdditionalENITags, ENIMTU: c.ENIMTU,
-		LeakedENICleanup: !c.DisableLeakedENICleanup,
-		Interval:         d.tune.Interval, IMDSWait: d.tune.IMDSWait, SyncInterval: d.tune.SyncInterval,
-		Now: d.now,
-	})
-	d.svc = ipam.New(d.store, d.mgr, ipam.Options{
-		Node:    ipam.NodeInfo{VPCCIDRs: d.inst.VPCCIDRs, MTU: c.PodMTU, ExternalSNAT: c.ExternalSNAT},
-		AddWait: c.AddWait, Observer: d.metrics,
-	})
+	}, managerOptions(d.cfg, d.tune, d.inst, d.limits, d.now))
+	d.svc = ipam.New(d.store, d.mgr, serviceOptions(d.cfg, d.inst.VPCCIDRs, d.metrics))
 	return nil
 }
 
@@ -211,31 +195,19 @@ func (d *daemon) wire() error {
 // reached; both are idempotent. An ENI that fails is left to the
 // reconciliation (it may be gone).
 func (d *daemon) setupHost(ctx context.Context) error {
-	snat := hostnet.SNAT{
-		PrimaryMAC: d.inst.PrimaryMAC, PrimaryIP: d.inst.PrimaryIP, VPCCIDRs: d.inst.VPCCIDRs,
-		Exclude: d.cfg.ExcludeSNATCIDRs, External: d.cfg.ExternalSNAT, Random: d.cfg.RandomizeSNAT,
-		VethPrefix: d.cfg.VethPrefix,
-	}
-	if err := d.deps.Host.SetupSNAT(ctx, snat); err != nil {
+	if err := d.deps.Host.SetupSNAT(ctx, snatConfig(d.cfg, d.inst, d.inst.VPCCIDRs)); err != nil {
 		return fmt.Errorf("set up SNAT on the host: %w", err)
 	}
 	for _, e := range d.store.ENIs() {
 		if e.Primary {
 			continue
 		}
-		if err := d.deps.Host.SetupENI(ctx, d.hostENI(e)); err != nil {
+		if err := d.deps.Host.SetupENI(ctx, hostENI(d.cfg, e)); err != nil {
 			d.log.Warn("could not set up a known ENI on the host; the reconciliation retries",
 				logKeyENI, e.ID, logKeyError, err.Error())
 		}
 	}
 	return nil
-}
-
-func (d *daemon) hostENI(e datastore.ENI) hostnet.ENI {
-	return hostnet.ENI{
-		MAC: e.MAC, DeviceIndex: e.DeviceIndex, RouteTable: e.RouteTable(),
-		PrimaryIP: e.PrimaryIP, SubnetCIDR: e.SubnetCIDR, MTU: d.cfg.ENIMTU,
-	}
 }
 
 // reconcile runs the manager's Sync, retried for a while: it adopts ENIs
