@@ -96,7 +96,7 @@ var specs = []spec{
 		setClusterName, func(c Config) string { return c.ClusterName }},
 	{aws("DISABLE_LEAKED_ENI_CLEANUP", "false", "do not delete ENIs that vpc-cni created and left detached (checked hourly)"),
 		boolSet(func(c *Config) *bool { return &c.DisableLeakedENICleanup }), boolGet(func(c Config) bool { return c.DisableLeakedENICleanup })},
-	{aws("MY_NODE_NAME", "", "this node's Kubernetes name (from the downward API spec.nodeName)"),
+	{aws("MY_NODE_NAME", "", "this node's Kubernetes name (from the downward API spec.nodeName), tagged on the ENIs ipamd creates"),
 		setNodeName, func(c Config) string { return c.NodeName }},
 
 	// Endpoints and logging.
