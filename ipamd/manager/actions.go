@@ -102,6 +102,7 @@ func (m *Manager) unassign(ctx context.Context, a pool.Action) error {
 		err = m.ec2.UnassignPrefixes(ctx, a.ENI, a.Blocks)
 	}
 	if err == nil {
+		m.noteReleased(a.Blocks, false)
 		m.log.Info("released addresses", logKeyKind, string(a.Kind), logKeyENI, a.ENI, logKeyBlocks, fmt.Sprint(a.Blocks))
 		return nil
 	}
@@ -139,6 +140,7 @@ func (m *Manager) deleteENI(ctx context.Context, a pool.Action) error {
 		}
 		return fmt.Errorf("delete %s: %w", e.ID, err)
 	}
+	m.noteReleasedENI(e.ID)
 	// From here on the ENI is half retired: finish (or put it back) even
 	// if the pass's context ends.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), undoTimeout)
@@ -203,6 +205,7 @@ func (m *Manager) deleteDetached(ctx context.Context, id string, wait bool) erro
 // datastore; if that fails too, the next Sync adopts it.
 func (m *Manager) readd(ctx context.Context, e datastore.ENI) {
 	ctx = context.WithoutCancel(ctx)
+	m.forgetReleasedENI(e.ID)
 	err := m.host.SetupENI(ctx, m.hostENI(e))
 	if err == nil {
 		err = m.store.AddENI(e)

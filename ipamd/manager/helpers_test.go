@@ -42,6 +42,9 @@ type setup struct {
 	decide  func(pool.Input) pool.Decision
 	noSync  bool // leave the datastore empty (no initial Sync)
 	noClock bool // no background clock driver
+	// ec2, if set, wraps the fake as the manager's EC2 API (to make a
+	// listing lag, say).
+	ec2 func(*fake.Cloud) cloud.ENIAPI
 }
 
 // newEnv builds an env. Unless noSync, it syncs once, so the datastore
@@ -80,7 +83,11 @@ func newEnv(t *testing.T, mods ...func(*setup)) *env {
 	e := &env{t: t, clock: clock, cloud: c, host: hostfake.New(), obs: &recorder{}}
 	e.store = datastore.New(datastore.Options{Cooldown: 30 * time.Second, Now: clock.Now})
 	log := slog.New(slog.NewJSONHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug}))
-	e.m = New(Deps{EC2: c, Metadata: c.Metadata(), Store: e.store, Host: e.host, Log: log, Observer: e.obs}, o)
+	var api cloud.ENIAPI = c
+	if s.ec2 != nil {
+		api = s.ec2(c)
+	}
+	e.m = New(Deps{EC2: api, Metadata: c.Metadata(), Store: e.store, Host: e.host, Log: log, Observer: e.obs}, o)
 	e.m.pollMin, e.m.pollMax = time.Millisecond, 2*time.Millisecond
 	e.m.jitter = func() float64 { return 0 }
 	if s.decide != nil {

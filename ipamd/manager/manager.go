@@ -80,6 +80,10 @@ type Options struct {
 	// the manager released, or may have released (default
 	// DefaultReconcileCooldown).
 	ReconcileCooldown time.Duration
+	// DroppedQuarantine is how long an address whose allocation Sync
+	// dropped is kept from pods if it comes back to the node (default
+	// DefaultDroppedQuarantine).
+	DroppedQuarantine time.Duration
 	// Now is the clock; default time.Now.
 	Now func() time.Time
 }
@@ -139,6 +143,7 @@ func New(d Deps, o Options) *Manager {
 	o.DetachWait = cmp.Or(o.DetachWait, DefaultDetachWait)
 	o.SyncInterval = cmp.Or(o.SyncInterval, DefaultSyncInterval)
 	o.ReconcileCooldown = cmp.Or(o.ReconcileCooldown, DefaultReconcileCooldown)
+	o.DroppedQuarantine = cmp.Or(o.DroppedQuarantine, DefaultDroppedQuarantine)
 	if o.Now == nil {
 		o.Now = time.Now
 	}

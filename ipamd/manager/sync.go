@@ -74,9 +74,12 @@ func (r SyncReport) Log(l *slog.Logger) {
 // undid). A block or ENI is removed only when neither EC2 nor metadata
 // shows it, so neither's lag can take a live pod's address; a block the
 // manager released (or may have released) within ReconcileCooldown is not
-// added back, so neither's lag can hand out an address EC2 may have given
-// to another node. The daemon
-// calls it at startup; Run calls it every SyncInterval.
+// added back, nor an ENI it released or dropped adopted again, so neither's
+// lag can hand out an address EC2 may have given to another node. The
+// addresses of the allocations it drops are quarantined for
+// DroppedQuarantine: should one come back to the node, the pod that held
+// it may still use it. The daemon calls it at startup; Run calls it every
+// SyncInterval.
 func (m *Manager) Sync(ctx context.Context) (rep SyncReport, err error) {
 	m.passMu.Lock()
 	defer m.passMu.Unlock()
@@ -107,12 +110,31 @@ func (m *Manager) Sync(ctx context.Context) (rep SyncReport, err error) {
 		}
 		errs = append(errs, m.syncBlocks(ctx, e, c, md, inMD, &rep))
 	}
+	now := m.now()
 	for _, c := range attached {
-		if _, known := m.storeENI(c.ID); !known {
+		if _, known := m.storeENI(c.ID); !known && !m.recentlyReleasedENI(c.ID, now) {
 			errs = append(errs, m.adopt(ctx, c, mdByID, &rep))
 		}
 	}
+	errs = append(errs, m.quarantineDropped(rep.Dropped))
 	return rep, errors.Join(errs...)
+}
+
+// quarantineDropped keeps the addresses of dropped allocations from pods
+// for DroppedQuarantine should they come back to the node: the pods that
+// held them may still be using them.
+func (m *Manager) quarantineDropped(dropped []datastore.Allocation) error {
+	if len(dropped) == 0 {
+		return nil
+	}
+	addrs := make([]netip.Addr, len(dropped))
+	for i, a := range dropped {
+		addrs[i] = a.IP
+	}
+	if _, err := m.store.QuarantineAddrs(m.now().Add(m.opts.DroppedQuarantine), addrs); err != nil {
+		return fmt.Errorf("sync: quarantine the addresses of dropped allocations: %w", err)
+	}
+	return nil
 }
 
 // gone reports whether a managed ENI has left the instance: EC2 lists it
@@ -134,6 +156,7 @@ func (m *Manager) dropENI(ctx context.Context, e datastore.ENI, rep *SyncReport)
 	if err != nil {
 		return fmt.Errorf("sync: drop %s: %w", e.ID, err)
 	}
+	m.noteReleasedENI(e.ID) // a lagging listing may show it a while yet
 	rep.RemovedENIs = append(rep.RemovedENIs, e.ID)
 	rep.Dropped = append(rep.Dropped, dropped...)
 	if err := m.host.TeardownENI(ctx, m.hostENI(e)); err != nil {
