@@ -2,6 +2,7 @@ package manager
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"maps"
@@ -34,8 +35,16 @@ func (m *Manager) createENI(ctx context.Context, a pool.Action) error {
 	if err != nil {
 		return fmt.Errorf("create ENI: %w", err)
 	}
-	e, err := m.ec2.CreateENI(ctx, m.createRequest(a.Count, m.now()))
+	req := m.createRequest(a.Count, m.now())
+	// The calls that change EC2 are not cut off when ctx ends (their
+	// answer would be lost), only bounded by StopTimeout after it.
+	gctx, cancel := m.graceful(ctx, 0)
+	defer cancel()
+	e, err := m.ec2.CreateENI(gctx, req)
 	if err != nil {
+		if mayHaveApplied(err) {
+			m.reapLostCreate(gctx, req.Tags[TagCreateToken])
+		}
 		return fmt.Errorf("create ENI in %s: %w", m.opts.Instance.SubnetID, err)
 	}
 	if err := m.attachNew(ctx, e, idx); err != nil {
@@ -93,6 +102,9 @@ func (m *Manager) createRequest(n int, now time.Time) cloud.CreateENIRequest {
 	tags[TagCreatedAt] = now.UTC().Format(time.RFC3339)
 	if m.opts.ClusterName != "" {
 		tags[TagClusterName] = m.opts.ClusterName
+	}
+	if len(tags) < MaxENITags {
+		tags[TagCreateToken] = rand.Text()
 	}
 	req := cloud.CreateENIRequest{
 		SubnetID: inst.SubnetID, Description: "vpc-cni ENI of " + inst.ID,

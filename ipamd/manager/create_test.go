@@ -57,6 +57,9 @@ func TestCreateENI(t *testing.T) {
 					t.Errorf("tag %s = %q, want %q", k, got.Tags[k], v)
 				}
 			}
+			if got.Tags[TagCreateToken] == "" {
+				t.Errorf("no %s tag", TagCreateToken)
+			}
 			at, err := time.Parse(time.RFC3339, got.Tags[TagCreatedAt])
 			if err != nil || at.Before(created.Truncate(time.Second)) {
 				t.Errorf("created-at %q (%v), want RFC 3339 from %v on", got.Tags[TagCreatedAt], err, created)

@@ -28,6 +28,7 @@ const (
 	DefaultIMDSWait     = 60 * time.Second
 	DefaultDetachWait   = 2 * time.Minute
 	DefaultSyncInterval = time.Minute
+	DefaultStopTimeout  = 3 * time.Second
 
 	// syncRetry is how soon a failed reconciliation is tried again.
 	syncRetry = 10 * time.Second
@@ -84,6 +85,13 @@ type Options struct {
 	// dropped is kept from pods if it comes back to the node (default
 	// DefaultDroppedQuarantine).
 	DroppedQuarantine time.Duration
+	// StopTimeout bounds, once the context given to Run (or Pass) has
+	// ended, the work that must not be cut off midway: an EC2 call in
+	// flight, the undo of a half-made ENI, the retirement of an ENI (default
+	// DefaultStopTimeout, real time, within the daemon's graceful stop).
+	// What is unfinished then is left to Sync and the leaked-ENI cleanup,
+	// and logged with the ENI's id.
+	StopTimeout time.Duration
 	// Now is the clock; default time.Now.
 	Now func() time.Time
 }
@@ -144,6 +152,7 @@ func New(d Deps, o Options) *Manager {
 	o.SyncInterval = cmp.Or(o.SyncInterval, DefaultSyncInterval)
 	o.ReconcileCooldown = cmp.Or(o.ReconcileCooldown, DefaultReconcileCooldown)
 	o.DroppedQuarantine = cmp.Or(o.DroppedQuarantine, DefaultDroppedQuarantine)
+	o.StopTimeout = cmp.Or(o.StopTimeout, DefaultStopTimeout)
 	if o.Now == nil {
 		o.Now = time.Now
 	}

@@ -15,6 +15,12 @@ const (
 	TagCreatedAt = "vpc-cni.io/created-at"
 	// TagClusterName is CLUSTER_NAME, when it is set.
 	TagClusterName = "vpc-cni.io/cluster-name"
+	// TagCreateToken is a random value, new for each create, by which the
+	// manager finds the ENI a create whose answer was lost may have made.
+	// It is left out when the ENI's tags would exceed MaxENITags.
+	TagCreateToken = "vpc-cni.io/create-token"
+	// MaxENITags is how many tags EC2 takes on an ENI.
+	MaxENITags = 50
 	// TagNoManage set to "true" on an ENI attached to the node keeps
 	// ipamd's hands off it (the AWS VPC CNI's opt-out).
 	TagNoManage = "node.k8s.amazonaws.com/no_manage"
@@ -39,4 +45,5 @@ const (
 	logKeyAdopted  = "adopted"
 	logKeyRemoved  = "removed"
 	logKeyAdded    = "added"
+	logKeyToken    = "create_token"
 )
