@@ -323,8 +323,8 @@ func TestTooManyTags(t *testing.T) {
 	tags["one-more"] = "v"
 	b = tagsJSON(t, tags)
 	_, err := FromEnv(env(map[string]string{"ADDITIONAL_ENI_TAGS": b}))
-	if err == nil || !strings.HasSuffix(err.Error(), `: 46 tags; want at most 45 (EC2 takes 50 tags on an ENI and ipamd sets 5)`) {
-		t.Errorf("46 tags: %v", err)
+	if err == nil || !strings.HasSuffix(err.Error(), `: 45 tags; want at most 44 (EC2 takes 50 tags on an ENI and ipamd sets 6)`) {
+		t.Errorf("45 tags: %v", err)
 	}
 }
 

@@ -15,8 +15,10 @@ const (
 	maxTagKey   = 128
 	maxTagValue = 256
 	// maxOwnTags is how many tags ipamd sets on an ENI it creates, at
-	// most: created-by, instance id, creation time, cluster name, node name.
-	maxOwnTags = 5
+	// most: created-by, instance id, creation time, cluster name, node
+	// name, and the create token that finds an ENI whose create answer was
+	// lost.
+	maxOwnTags = 6
 	// MaxAdditionalENITags is how many ADDITIONAL_ENI_TAGS fit: EC2 takes
 	// 50 tags on a resource, and ipamd sets up to maxOwnTags of its own.
 	MaxAdditionalENITags = 50 - maxOwnTags
