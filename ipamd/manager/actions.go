@@ -140,7 +140,7 @@ func (m *Manager) deleteENI(ctx context.Context, a pool.Action) error {
 		}
 		return fmt.Errorf("delete %s: %w", e.ID, err)
 	}
-	m.noteReleasedENI(e.ID)
+	m.noteReleasedENI(e.ID, false)
 	// From here on the ENI is half retired: finish (or put it back) even
 	// if the pass's context ends.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), undoTimeout)
@@ -162,9 +162,17 @@ func (m *Manager) deleteENI(ctx context.Context, a pool.Action) error {
 	attachment := ""
 	if found[0].Attachment != nil {
 		attachment = found[0].Attachment.ID
-		if err := m.ec2.DetachENI(ctx, attachment, false); err != nil {
-			m.readd(ctx, e)
-			return fmt.Errorf("delete %s: detach: %w", e.ID, err)
+		if err := m.detach(ctx, e.ID, attachment); err != nil {
+			if errors.Is(err, errDetachUnknown) {
+				// Maybe on its way out: not back into the pool. The sync
+				// due when its cooldown ends adopts it if still attached.
+				m.syncBy(m.noteReleasedENI(e.ID, true))
+				m.log.Warn("ENI left out of the pool until a sync settles whether it is detaching",
+					logKeyENI, e.ID, logKeyError, err.Error())
+			} else {
+				m.readd(ctx, e)
+			}
+			return fmt.Errorf("delete %s: %w", e.ID, err)
 		}
 	}
 	if err := m.deleteDetached(ctx, e.ID, attachment != ""); err != nil {
@@ -174,9 +182,39 @@ func (m *Manager) deleteENI(ctx context.Context, a pool.Action) error {
 	return nil
 }
 
+// detach detaches an ENI. A failure whose answer may have been lost is
+// looked into: nil when the detach took effect after all, an error
+// wrapping errDetachUnknown when EC2 cannot tell (the ENI may be on its
+// way out: it must not go back into the pool), and the detach's error when
+// the ENI is still attached.
+func (m *Manager) detach(ctx context.Context, id, attachment string) error {
+	err := m.ec2.DetachENI(ctx, attachment, false)
+	switch {
+	case err == nil, errors.Is(err, cloud.ErrNotFound):
+		return nil // detaching, or detached already
+	case !mayHaveApplied(err):
+		return fmt.Errorf("detach: %w", err)
+	}
+	took, known := m.detachTookEffect(ctx, id)
+	switch {
+	case !known:
+		return fmt.Errorf("detach: %w: %w", errDetachUnknown, err)
+	case took:
+		m.log.Info("a detach's answer was lost, but it took effect", logKeyENI, id, logKeyError, err.Error())
+		return nil
+	}
+	return fmt.Errorf("detach: %w", err)
+}
+
+// errDetachUnknown: a detach failed in a way that may have taken effect,
+// and EC2 could not be asked whether it did.
+var errDetachUnknown = errors.New("the detach may have taken effect; the next sync settles it")
+
 // deleteDetached waits until the ENI is detached (when it was attached)
 // and deletes it; on failure it logs that the ENI is left for the
-// leaked-ENI cleanup.
+// leaked-ENI cleanup. Without wait, an ENI that EC2 finds in use (attached
+// after all: an attach whose answer was lost) is not retried but left for
+// Sync to adopt.
 func (m *Manager) deleteDetached(ctx context.Context, id string, wait bool) error {
 	if wait {
 		if err := m.waitDetached(ctx, id); err != nil {
@@ -189,11 +227,18 @@ func (m *Manager) deleteDetached(ctx context.Context, id string, wait bool) erro
 		switch {
 		case err == nil, errors.Is(err, cloud.ErrNotFound):
 			return true, nil
+		case errors.Is(err, cloud.ErrInUse) && !wait:
+			return true, err // attached: not ours to detach blindly
 		case (errors.Is(err, cloud.ErrThrottled) || errors.Is(err, cloud.ErrInUse)) && ctx.Err() == nil:
 			return false, err // throttled, or EC2 not yet seeing the detach: try again
 		}
 		return true, err
 	})
+	if errors.Is(err, cloud.ErrInUse) && !wait {
+		m.wantSync()
+		m.log.Warn("ENI not deleted: it is attached; the next sync adopts it", logKeyENI, id, logKeyError, err.Error())
+		return fmt.Errorf("delete %s: %w", id, err)
+	}
 	if err != nil {
 		m.log.Error("ENI left detached; the leaked-ENI cleanup will delete it", logKeyENI, id, logKeyError, err.Error())
 		return fmt.Errorf("delete %s: %w", id, err)

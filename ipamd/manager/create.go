@@ -136,6 +136,11 @@ func (m *Manager) attachNew(ctx context.Context, e cloud.ENI, idx int) (err erro
 	}()
 	inst, card := m.opts.Instance, m.opts.Limits.Type.DefaultNetworkCard
 	u.attachment, err = m.ec2.AttachENI(ctx, e.ID, inst.ID, idx, card)
+	if err != nil && mayHaveApplied(err) {
+		if u.attachment = m.lostAttach(ctx, e.ID, err); u.attachment != "" {
+			err = nil
+		}
+	}
 	if err != nil {
 		return fmt.Errorf("attach %s at device index %d: %w", e.ID, idx, err)
 	}
@@ -189,8 +194,8 @@ func (m *Manager) undo(ctx context.Context, u undo) {
 		}
 	}
 	if u.attachment != "" {
-		if err := m.ec2.DetachENI(ctx, u.attachment, false); err != nil && !errors.Is(err, cloud.ErrNotFound) {
-			m.log.Error("undoing a new ENI: detach failed; the ENI stays attached until the next sync",
+		if err := m.detach(ctx, u.eni, u.attachment); err != nil {
+			m.log.Error("undoing a new ENI: detach failed; the ENI stays attached and the next sync adopts it",
 				logKeyENI, u.eni, logKeyError, err.Error())
 			m.wantSync()
 			return

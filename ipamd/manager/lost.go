@@ -83,3 +83,48 @@ func (m *Manager) reapLostCreate(ctx context.Context, token string) {
 		}
 	}
 }
+
+// attachmentOf returns the ENI's attachment as EC2 lists it now: nil when
+// it is not attached (or no longer exists).
+func (m *Manager) attachmentOf(ctx context.Context, id string) (*cloud.Attachment, error) {
+	enis, err := m.ec2.ENIs(ctx, cloud.ENIFilter{IDs: []string{id}})
+	switch {
+	case errors.Is(err, cloud.ErrNotFound):
+		return nil, nil
+	case err != nil:
+		return nil, err
+	case len(enis) == 0:
+		return nil, nil
+	}
+	return enis[0].Attachment, nil
+}
+
+// lostAttach finds out what an attach whose answer may have been lost did:
+// the attachment's id when it took effect, "" when it did not. When EC2
+// cannot tell, it returns "" too: the undo's delete then finds the ENI in
+// use if it is attached, and leaves it for Sync to adopt.
+func (m *Manager) lostAttach(ctx context.Context, id string, attachErr error) string {
+	att, err := m.attachmentOf(ctx, id)
+	switch {
+	case err != nil:
+		m.log.Warn("an attach's answer was lost and the ENI cannot be looked up", logKeyENI, id,
+			logKeyError, errors.Join(attachErr, err).Error())
+		return ""
+	case att == nil || att.InstanceID != m.opts.Instance.ID:
+		return ""
+	}
+	m.log.Info("an attach's answer was lost, but it took effect", logKeyENI, id, logKeyDevice, att.DeviceIndex,
+		logKeyError, attachErr.Error())
+	return att.ID
+}
+
+// detachTookEffect reports whether a detach whose answer may have been
+// lost took effect (the ENI is detaching, detached or gone); known is
+// false when EC2 cannot tell.
+func (m *Manager) detachTookEffect(ctx context.Context, id string) (took, known bool) {
+	att, err := m.attachmentOf(ctx, id)
+	if err != nil {
+		return false, false
+	}
+	return att == nil || att.State == cloud.Detaching || att.State == cloud.Detached, true
+}

@@ -54,12 +54,14 @@ func (m *Manager) forgetReleased(blocks []netip.Prefix) {
 	}
 }
 
-// noteReleasedENI records an ENI as on its way out of the instance now.
-func (m *Manager) noteReleasedENI(id string) {
+// noteReleasedENI records an ENI as on its way out of the instance now
+// (unsure: maybe) and returns when Sync may adopt it again.
+func (m *Manager) noteReleasedENI(id string, unsure bool) time.Time {
 	now := m.now()
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.releasedENIs[id] = releasedEntry{at: now}
+	m.releasedENIs[id] = releasedEntry{at: now, unsure: unsure}
+	return now.Add(m.opts.ReconcileCooldown)
 }
 
 // forgetReleasedENI drops an ENI from the record: it is managed again.
@@ -100,8 +102,12 @@ func (m *Manager) pruneReleasedLocked(now time.Time) time.Time {
 		}
 	}
 	for id, r := range m.releasedENIs {
-		if !now.Before(r.at.Add(m.opts.ReconcileCooldown)) {
+		end := r.at.Add(m.opts.ReconcileCooldown)
+		switch {
+		case !now.Before(end):
 			delete(m.releasedENIs, id)
+		case r.unsure && (settle.IsZero() || end.Before(settle)):
+			settle = end
 		}
 	}
 	return settle

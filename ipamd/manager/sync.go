@@ -156,7 +156,7 @@ func (m *Manager) dropENI(ctx context.Context, e datastore.ENI, rep *SyncReport)
 	if err != nil {
 		return fmt.Errorf("sync: drop %s: %w", e.ID, err)
 	}
-	m.noteReleasedENI(e.ID) // a lagging listing may show it a while yet
+	m.noteReleasedENI(e.ID, false) // a lagging listing may show it a while yet
 	rep.RemovedENIs = append(rep.RemovedENIs, e.ID)
 	rep.Dropped = append(rep.Dropped, dropped...)
 	if err := m.host.TeardownENI(ctx, m.hostENI(e)); err != nil {
