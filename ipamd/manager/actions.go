@@ -126,13 +126,18 @@ func (m *Manager) unassign(ctx context.Context, a pool.Action) error {
 }
 
 // deleteENI retires an empty ENI: out of the datastore (which refuses
-// while any address is in use), off the host, detached, and deleted, to
-// the end even if ctx ends meanwhile. Until it is detached a failure puts
-// it back; after, the leaked-ENI cleanup is the backstop.
+// while any address is in use), off the host, detached, and deleted. Once
+// begun it goes on when ctx ends, for StopTimeout more (graceful), but a
+// retirement that has not reached the detach by then is undone. Until the
+// ENI is detached a failure puts it back; after, the leaked-ENI cleanup is
+// the backstop.
 func (m *Manager) deleteENI(ctx context.Context, a pool.Action) error {
 	e, ok := m.storeENI(a.ENI)
 	if !ok || e.Primary {
 		return fmt.Errorf("%s on %s: %w", a.Kind, a.ENI, errSkipped)
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("delete %s: %w", e.ID, err)
 	}
 	if err := m.store.RemoveENI(e.ID); err != nil {
 		if errors.Is(err, datastore.ErrInUse) || errors.Is(err, datastore.ErrNotFound) {
@@ -141,14 +146,26 @@ func (m *Manager) deleteENI(ctx context.Context, a pool.Action) error {
 		return fmt.Errorf("delete %s: %w", e.ID, err)
 	}
 	m.noteReleasedENI(e.ID, false)
-	// From here on the ENI is half retired: finish (or put it back) even
-	// if the pass's context ends.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), undoTimeout)
+	gctx, cancel := m.graceful(ctx, undoTimeout)
 	defer cancel()
-	if err := m.host.TeardownENI(ctx, m.hostENI(e)); err != nil {
-		m.readd(ctx, e)
+	if err := m.host.TeardownENI(gctx, m.hostENI(e)); err != nil {
+		m.readd(gctx, e)
 		return fmt.Errorf("delete %s: host teardown: %w", e.ID, err)
 	}
+	if err := ctx.Err(); err != nil { // stopping: start no detach that may not finish
+		m.readd(gctx, e)
+		return fmt.Errorf("delete %s: %w", e.ID, err)
+	}
+	if err := m.retire(gctx, e); err != nil {
+		return err
+	}
+	m.log.Info("deleted ENI", logKeyENI, e.ID, logKeyDevice, e.DeviceIndex)
+	return nil
+}
+
+// retire detaches and deletes an ENI that has left the datastore and the
+// host, putting it back if it is still attached after a failure.
+func (m *Manager) retire(ctx context.Context, e datastore.ENI) error {
 	found, err := m.ec2.ENIs(ctx, cloud.ENIFilter{IDs: []string{e.ID}})
 	switch {
 	case errors.Is(err, cloud.ErrNotFound):
@@ -175,11 +192,7 @@ func (m *Manager) deleteENI(ctx context.Context, a pool.Action) error {
 			return fmt.Errorf("delete %s: %w", e.ID, err)
 		}
 	}
-	if err := m.deleteDetached(ctx, e.ID, attachment != ""); err != nil {
-		return err
-	}
-	m.log.Info("deleted ENI", logKeyENI, e.ID, logKeyDevice, e.DeviceIndex)
-	return nil
+	return m.deleteDetached(ctx, e.ID, attachment != "")
 }
 
 // detach detaches an ENI. A failure whose answer may have been lost is

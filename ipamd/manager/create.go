@@ -16,8 +16,8 @@ import (
 )
 
 // undoTimeout bounds the undo of a failed ENI creation and the retirement
-// of an ENI, which run to the end even when the pass's context has ended,
-// so that no ENI leaks.
+// of an ENI. Both go on when the pass's context ends, so that no ENI leaks,
+// but only for StopTimeout more.
 const undoTimeout = 5 * time.Minute
 
 // errLinkTimeout: a new ENI's link did not appear on the host in time.
@@ -26,7 +26,9 @@ var errLinkTimeout = errors.New("the ENI's link did not appear on the host in ti
 // createENI makes a new ENI with its addresses pre-assigned, attaches it
 // at the lowest free device index, and sets it up on the host and in the
 // datastore once metadata shows it. Any failure after the create undoes
-// what was done, so no ENI is left behind.
+// what was done, so no ENI is left behind, except when the manager stops:
+// an ENI attached by then stays attached (it is tagged as ours, and the
+// next start's Sync adopts it).
 func (m *Manager) createENI(ctx context.Context, a pool.Action) error {
 	if a.Count < 0 {
 		return fmt.Errorf("create ENI with %d addresses: %w", a.Count, errSkipped)
@@ -47,7 +49,7 @@ func (m *Manager) createENI(ctx context.Context, a pool.Action) error {
 		}
 		return fmt.Errorf("create ENI in %s: %w", m.opts.Instance.SubnetID, err)
 	}
-	if err := m.attachNew(ctx, e, idx); err != nil {
+	if err := m.attachNew(ctx, gctx, e, idx); err != nil {
 		return err
 	}
 	m.log.Info("added ENI", logKeyENI, e.ID, logKeyDevice, idx, logKeyBlocks, fmt.Sprint(blocksOf(e)))
@@ -126,25 +128,34 @@ type undo struct {
 }
 
 // attachNew attaches a new ENI, waits for metadata to show it with its
-// addresses, and sets it up on the host and in the datastore.
-func (m *Manager) attachNew(ctx context.Context, e cloud.ENI, idx int) (err error) {
+// addresses, and sets it up on the host and in the datastore. The EC2
+// calls run under gctx (graceful), the waits under ctx. A failure undoes
+// it, unless ctx has ended with the ENI attached: the manager is stopping,
+// and the ENI is left for the next Sync.
+func (m *Manager) attachNew(ctx, gctx context.Context, e cloud.ENI, idx int) (err error) {
 	u := undo{eni: e.ID}
 	defer func() {
-		if err != nil {
-			m.undo(ctx, u)
+		switch {
+		case err == nil:
+		case ctx.Err() != nil && u.attachment != "":
+			m.wantSync()
+			m.log.Warn("stopping: a new ENI is left attached; the next sync adopts it", logKeyENI, e.ID,
+				logKeyDevice, idx)
+		default:
+			m.undo(gctx, u)
 		}
 	}()
 	inst, card := m.opts.Instance, m.opts.Limits.Type.DefaultNetworkCard
-	u.attachment, err = m.ec2.AttachENI(ctx, e.ID, inst.ID, idx, card)
+	u.attachment, err = m.ec2.AttachENI(gctx, e.ID, inst.ID, idx, card)
 	if err != nil && mayHaveApplied(err) {
-		if u.attachment = m.lostAttach(ctx, e.ID, err); u.attachment != "" {
+		if u.attachment = m.lostAttach(gctx, e.ID, err); u.attachment != "" {
 			err = nil
 		}
 	}
 	if err != nil {
 		return fmt.Errorf("attach %s at device index %d: %w", e.ID, idx, err)
 	}
-	if err := m.ec2.SetDeleteOnTermination(ctx, e.ID, u.attachment, true); err != nil {
+	if err := m.ec2.SetDeleteOnTermination(gctx, e.ID, u.attachment, true); err != nil {
 		return fmt.Errorf("set delete-on-termination on %s: %w", e.ID, err)
 	}
 	md, err := m.waitMetadata(ctx, e.MAC, func(md cloud.ENIMetadata) bool {
@@ -182,11 +193,12 @@ func (m *Manager) setupHost(ctx context.Context, he hostnet.ENI) error {
 }
 
 // undo removes a half-made ENI: off the host, detached (waiting until it
-// is), deleted. It runs to the end even if ctx has ended; what it cannot
-// undo it logs with the ENI's id, for the leaked-ENI cleanup or the next
-// Sync to finish.
-func (m *Manager) undo(ctx context.Context, u undo) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), undoTimeout)
+// is), deleted, within undoTimeout under gctx (graceful: it goes on for
+// StopTimeout after the pass's context ends); what it cannot undo it logs
+// with the ENI's id, for the leaked-ENI cleanup or the next Sync to
+// finish.
+func (m *Manager) undo(gctx context.Context, u undo) {
+	ctx, cancel := context.WithTimeout(gctx, undoTimeout)
 	defer cancel()
 	if u.host != nil {
 		if err := m.host.TeardownENI(ctx, *u.host); err != nil {

@@ -107,7 +107,7 @@ func (r *createRecorder) results() []error {
 
 // TestCreateNotCutOffByStop: a create in flight when the manager's context
 // ends runs to its end (its answer would be lost otherwise), and the new
-// ENI does not leak.
+// ENI does not leak: it is attached, and the next sync adopts it.
 func TestCreateNotCutOffByStop(t *testing.T) {
 	var s script
 	rec := &createRecorder{}
@@ -131,5 +131,12 @@ func TestCreateNotCutOffByStop(t *testing.T) {
 	if got := rec.results(); len(got) != 1 || got[0] != nil {
 		t.Errorf("create results %v, want one success", got)
 	}
-	e.onlyPrimary()
+	// The new ENI is left attached, and the next sync adopts it.
+	if _, err := e.m.Sync(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if n, all := len(e.store.ENIs()), e.cloud.AllENIs(); n != 2 || len(all) != 2 {
+		t.Errorf("datastore has %d ENIs, cloud %+v; want the new one in both", n, all)
+	}
+	e.checkGroundTruth()
 }

@@ -175,7 +175,10 @@ func (m *Manager) now() time.Time { return m.opts.Now() }
 
 // Run runs passes until ctx ends: one at once, then one per Interval and
 // one at each Wake; it reconciles with the cloud every SyncInterval, and
-// runs the leaked-ENI cleanup when enabled. It returns nil when ctx ends.
+// runs the leaked-ENI cleanup when enabled. It returns nil when ctx ends:
+// at once between passes, and within StopTimeout during one (what is left
+// unfinished then is logged with the ENI's id, for Sync and the leaked-ENI
+// cleanup).
 func (m *Manager) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	if m.opts.LeakedENICleanup {
