@@ -13,6 +13,7 @@ import (
 	"context"
 	"log/slog"
 	"net/netip"
+	"slices"
 	"sync"
 	"time"
 
@@ -92,6 +93,13 @@ type Options struct {
 	// What is unfinished then is left to Sync and the leaked-ENI cleanup,
 	// and logged with the ENI's id.
 	StopTimeout time.Duration
+	// OnVPCCIDRs, if set, is called by Sync with the VPC's CIDR blocks as
+	// the primary ENI's metadata lists them, whenever they differ from
+	// the last ones (at first, Instance.VPCCIDRs): a CIDR block was
+	// associated to or disassociated from the VPC. The daemon programs
+	// SNAT and the pods' VPC routes from them. It is called with the pass
+	// lock held, so it must not call back into the manager.
+	OnVPCCIDRs func([]netip.Prefix)
 	// Now is the clock; default time.Now.
 	Now func() time.Time
 }
@@ -142,6 +150,8 @@ type Manager struct {
 	// which Sync leaves alone for ReconcileCooldown.
 	released     map[netip.Prefix]releasedEntry
 	releasedENIs map[string]releasedEntry
+	// vpcCIDRs are the VPC's CIDR blocks as last seen.
+	vpcCIDRs []netip.Prefix
 }
 
 // New returns a manager; Run starts it.
@@ -168,6 +178,7 @@ func New(d Deps, o Options) *Manager {
 		wake:     make(chan struct{}, 1),
 		backoffs: map[string]*backoff{},
 		released: map[netip.Prefix]releasedEntry{}, releasedENIs: map[string]releasedEntry{},
+		vpcCIDRs: slices.Clone(o.Instance.VPCCIDRs),
 	}
 }
 

@@ -29,12 +29,17 @@ type SyncReport struct {
 	// Dropped are allocations whose address went with a removed block or
 	// ENI: a live pod may have lost its address.
 	Dropped []datastore.Allocation
+	// VPCCIDRs are the VPC's CIDR blocks as the primary ENI's metadata
+	// lists them (nil when it does not), and VPCCIDRsChanged whether they
+	// differ from the last ones (Options.OnVPCCIDRs was called).
+	VPCCIDRs        []netip.Prefix
+	VPCCIDRsChanged bool
 }
 
 // Changed reports whether Sync changed anything.
 func (r SyncReport) Changed() bool {
 	return len(r.Adopted) > 0 || len(r.AddedBlocks) > 0 || len(r.RemovedBlocks) > 0 ||
-		len(r.RemovedENIs) > 0 || len(r.Dropped) > 0
+		len(r.RemovedENIs) > 0 || len(r.Dropped) > 0 || r.VPCCIDRsChanged
 }
 
 func (r *SyncReport) added(eni string, blocks []netip.Prefix) {
@@ -59,6 +64,9 @@ func (r SyncReport) Log(l *slog.Logger) {
 	}
 	l.Info("reconciled the datastore with the cloud", logKeyAdopted, r.Adopted, logKeyRemoved, r.RemovedENIs,
 		logKeyAdded, fmt.Sprint(r.AddedBlocks), logKeyBlocks, fmt.Sprint(r.RemovedBlocks))
+	if r.VPCCIDRsChanged {
+		l.Info("the VPC's CIDR blocks changed", logKeyVPCCIDRs, fmt.Sprint(r.VPCCIDRs))
+	}
 	for _, a := range r.Dropped {
 		l.Warn("a pod's address is gone from the cloud; its allocation was dropped", logKeyIP, a.IP.String(),
 			logKeyENI, a.ENI, logKeyPod, a.Pod.Namespace+"/"+a.Pod.Name)
@@ -92,6 +100,7 @@ func (m *Manager) Sync(ctx context.Context) (rep SyncReport, err error) {
 	if err != nil {
 		return rep, fmt.Errorf("sync: read instance metadata: %w", err)
 	}
+	m.syncVPCCIDRs(shown, &rep)
 	ec2ByID := map[string]cloud.ENI{}
 	for _, e := range attached {
 		ec2ByID[e.ID] = e
@@ -118,6 +127,42 @@ func (m *Manager) Sync(ctx context.Context) (rep SyncReport, err error) {
 	}
 	errs = append(errs, m.quarantineDropped(rep.Dropped))
 	return rep, errors.Join(errs...)
+}
+
+// syncVPCCIDRs notes the VPC's CIDR blocks as the primary ENI's metadata
+// lists them, and calls OnVPCCIDRs when they differ (as sets) from the
+// last ones. Metadata that does not list them changes nothing.
+func (m *Manager) syncVPCCIDRs(shown []cloud.ENIMetadata, rep *SyncReport) {
+	i := slices.IndexFunc(shown, func(md cloud.ENIMetadata) bool { return md.ID == m.opts.Instance.PrimaryENI })
+	if i < 0 || len(shown[i].VPCCIDRs) == 0 {
+		return
+	}
+	cidrs := slices.Clone(shown[i].VPCCIDRs)
+	rep.VPCCIDRs = cidrs
+	m.mu.Lock()
+	same := sameCIDRs(m.vpcCIDRs, cidrs)
+	m.vpcCIDRs = slices.Clone(cidrs)
+	m.mu.Unlock()
+	if same {
+		return
+	}
+	rep.VPCCIDRsChanged = true
+	if m.opts.OnVPCCIDRs != nil {
+		m.opts.OnVPCCIDRs(slices.Clone(cidrs))
+	}
+}
+
+// sameCIDRs reports whether a and b hold the same prefixes, in any order.
+func sameCIDRs(a, b []netip.Prefix) bool {
+	sorted := func(p []netip.Prefix) []netip.Prefix {
+		return slices.SortedFunc(slices.Values(p), func(x, y netip.Prefix) int {
+			if c := x.Addr().Compare(y.Addr()); c != 0 {
+				return c
+			}
+			return x.Bits() - y.Bits()
+		})
+	}
+	return slices.Equal(slices.Compact(sorted(a)), slices.Compact(sorted(b)))
 }
 
 // quarantineDropped keeps the addresses of dropped allocations from pods

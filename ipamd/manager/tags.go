@@ -46,4 +46,5 @@ const (
 	logKeyRemoved  = "removed"
 	logKeyAdded    = "added"
 	logKeyToken    = "create_token"
+	logKeyVPCCIDRs = "vpc_cidrs"
 )
