@@ -229,17 +229,19 @@ func TestBlockedCauses(t *testing.T) {
 		class         string
 		want          string
 		wantPermanent bool
+		wantClass     string
 	}{
-		{"nothing wanted", pool.Decision{}, 3, "", "", false},
-		{"policy: max pods", pool.Decision{Short: 4, Blocked: "max pods reached (29)"}, 3, "", "max pods reached (29)", true},
-		{"growing", pool.Decision{Short: 4}, 3, "", "", false},
-		{"throttled", pool.Decision{Short: 4}, 3, ClassThrottled, "EC2 throttling; retrying", false},
-		{"eni limit", pool.Decision{Short: 4}, 3, ClassENILimit, "ENI limit of m5.large reached (3 ENIs)", true},
-		{"MAX_ENI", pool.Decision{Short: 4}, 2, ClassENILimit, "MAX_ENI=2 reached (m5.large allows 3 ENIs)", true},
-		{"address limit", pool.Decision{Short: 4}, 3, ClassAddressLimit, "address limit of m5.large reached (10 per ENI)", true},
-		{"subnet", pool.Decision{Short: 4}, 3, ClassSubnetExhausted, "subnet subnet-1 has no free addresses", false},
-		{"other", pool.Decision{Short: 4}, 3, ClassOther, "pool growth failing: boom; retrying", false},
-		{"backoff but nothing wanted", pool.Decision{}, 3, ClassThrottled, "", false},
+		{"nothing wanted", pool.Decision{}, 3, "", "", false, ""},
+		{"policy: max pods", pool.Decision{Short: 4, Blocked: "max pods reached (29)"}, 3, "", "max pods reached (29)", true, ClassMaxPods},
+		{"growing", pool.Decision{Short: 4}, 3, "", "", false, ""},
+		{"throttled", pool.Decision{Short: 4}, 3, ClassThrottled, "EC2 throttling; retrying", false, ClassThrottled},
+		{"eni limit", pool.Decision{Short: 4}, 3, ClassENILimit, "ENI limit of m5.large reached (3 ENIs)", true, ClassENILimit},
+		{"MAX_ENI", pool.Decision{Short: 4}, 2, ClassENILimit, "MAX_ENI=2 reached (m5.large allows 3 ENIs)", true, ClassMaxENI},
+		{"address limit", pool.Decision{Short: 4}, 3, ClassAddressLimit, "address limit of m5.large reached (10 per ENI)", true, ClassAddressLimit},
+		{"subnet", pool.Decision{Short: 4}, 3, ClassSubnetExhausted, "subnet subnet-1 has no free addresses", false, ClassSubnetExhausted},
+		{"fragmented", pool.Decision{Short: 4}, 3, ClassPrefixFragmented, "subnet subnet-1 has no free aligned /28 for a prefix", false, ClassPrefixFragmented},
+		{"other", pool.Decision{Short: 4}, 3, ClassOther, "pool growth failing: boom; retrying", false, ClassOther},
+		{"backoff but nothing wanted", pool.Decision{}, 3, ClassThrottled, "", false, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			m := New(Deps{}, Options{Limits: pool.Limits{Type: lim, MaxENIs: tc.maxENIs, MaxPods: 29}})
@@ -250,6 +252,9 @@ func TestBlockedCauses(t *testing.T) {
 			cause, permanent := m.Blocked()
 			if cause != tc.want || permanent != tc.wantPermanent {
 				t.Errorf("Blocked() = %q, %v; want %q, %v", cause, permanent, tc.want, tc.wantPermanent)
+			}
+			if got := m.BlockedClass(); got != tc.wantClass {
+				t.Errorf("BlockedClass() = %q, want %q", got, tc.wantClass)
 			}
 		})
 	}

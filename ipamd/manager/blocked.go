@@ -1,6 +1,23 @@
 package manager
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+)
+
+// Classes of a blockage that only the policy sees (BlockedClass), besides
+// the error classes.
+const (
+	ClassMaxPods = "max-pods"
+	ClassMaxENI  = "max-eni"
+)
+
+// blockage is what holds the pool back: the user-facing cause, its class,
+// and whether only a change of configuration or capacity can help.
+type blockage struct {
+	cause, class string
+	permanent    bool
+}
 
 // Blocked says why the pool cannot supply more addresses now, in words a
 // user can act on ("subnet subnet-… has no free addresses", "ENI limit of
@@ -8,22 +25,53 @@ import "fmt"
 // retrying"); empty when it can grow or is growing. Permanent is true when
 // only a change of configuration or capacity can help.
 func (m *Manager) Blocked() (cause string, permanent bool) {
+	b := m.blocked()
+	return b.cause, b.permanent
+}
+
+// BlockedClass is the class of what Blocked reports, to label failures in
+// metrics: ClassThrottled, ClassSubnetExhausted, ClassPrefixFragmented,
+// ClassENILimit, ClassAddressLimit, ClassMaxPods, ClassMaxENI or
+// ClassOther; "" when Blocked reports nothing.
+func (m *Manager) BlockedClass() string { return m.blocked().class }
+
+// blocked is what Blocked and BlockedClass report: the policy's limit if
+// it names one, else the first backoff holding growth back while the pool
+// is short.
+func (m *Manager) blocked() blockage {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.last.Blocked != "" {
-		return m.last.Blocked, true // the policy's words: a limit is reached
+		return blockage{m.last.Blocked, policyClass(m.last.Blocked), true} // a limit is reached
 	}
 	if m.last.Short == 0 {
-		return "", false
+		return blockage{}
 	}
 	for _, class := range classes {
 		b := m.backoffs[class]
 		if b == nil || !holdsGrowth(b) {
 			continue
 		}
-		return m.backoffCause(class, b)
+		return m.backoffBlockage(class, b)
 	}
-	return "", false
+	return blockage{}
+}
+
+// policyClass is the class of the policy's words for a limit (see
+// pool.Decision.Blocked; TestPolicyClass runs the policy to keep the two
+// in step).
+func policyClass(words string) string {
+	switch {
+	case strings.HasPrefix(words, "max pods reached"):
+		return ClassMaxPods
+	case strings.HasPrefix(words, "MAX_ENI="):
+		return ClassMaxENI
+	case strings.HasPrefix(words, "ENI limit of"):
+		return ClassENILimit
+	case strings.HasPrefix(words, "every ENI is at its address limit"):
+		return ClassAddressLimit
+	}
+	return ClassOther
 }
 
 // holdsGrowth reports whether the backoff holds any kind of growth back.
@@ -36,38 +84,42 @@ func holdsGrowth(b *backoff) bool {
 	return false
 }
 
-// backoffCause is the user-facing cause of a class's backoff.
-func (m *Manager) backoffCause(class string, b *backoff) (string, bool) {
+// backoffBlockage is the blockage of a class's backoff.
+func (m *Manager) backoffBlockage(class string, b *backoff) blockage {
 	subnet := b.subnet
 	if subnet == "" {
 		subnet = m.opts.Instance.SubnetID
 	}
 	switch class {
 	case ClassSubnetExhausted:
-		return fmt.Sprintf("subnet %s has no free addresses", subnet), false
+		return blockage{fmt.Sprintf("subnet %s has no free addresses", subnet), class, false}
 	case ClassPrefixFragmented:
-		return fmt.Sprintf("subnet %s has no free aligned /28 for a prefix", subnet), false
+		return blockage{fmt.Sprintf("subnet %s has no free aligned /28 for a prefix", subnet), class, false}
 	case ClassENILimit:
-		return m.eniLimitCause(), true
+		cause, maxENI := m.eniLimitCause()
+		if maxENI {
+			class = ClassMaxENI
+		}
+		return blockage{cause, class, true}
 	case ClassAddressLimit:
 		t := m.opts.Limits.Type
-		return fmt.Sprintf("address limit of %s reached (%d per ENI)", t.Type, t.IPv4PerENI), true
+		return blockage{fmt.Sprintf("address limit of %s reached (%d per ENI)", t.Type, t.IPv4PerENI), class, true}
 	case ClassThrottled:
-		return "EC2 throttling; retrying", false
+		return blockage{"EC2 throttling; retrying", class, false}
 	}
-	return fmt.Sprintf("pool growth failing: %v; retrying", b.err), false
+	return blockage{fmt.Sprintf("pool growth failing: %v; retrying", b.err), ClassOther, false}
 }
 
 // eniLimitCause names the ENI limit: the instance type's, or MAX_ENI's
-// when that is lower.
-func (m *Manager) eniLimitCause() string {
+// when that is lower (maxENI).
+func (m *Manager) eniLimitCause() (cause string, maxENI bool) {
 	l := m.opts.Limits
 	typeMax := l.Type.ENIsOnCard(l.Type.DefaultNetworkCard)
 	if typeMax == 0 || (l.Type.MaxENIs > 0 && l.Type.MaxENIs < typeMax) {
 		typeMax = l.Type.MaxENIs
 	}
 	if l.MaxENIs > 0 && l.MaxENIs < typeMax {
-		return fmt.Sprintf("MAX_ENI=%d reached (%s allows %d ENIs)", l.MaxENIs, l.Type.Type, typeMax)
+		return fmt.Sprintf("MAX_ENI=%d reached (%s allows %d ENIs)", l.MaxENIs, l.Type.Type, typeMax), true
 	}
-	return fmt.Sprintf("ENI limit of %s reached (%d ENIs)", l.Type.Type, typeMax)
+	return fmt.Sprintf("ENI limit of %s reached (%d ENIs)", l.Type.Type, typeMax), false
 }
