@@ -11,6 +11,8 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net/netip"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -127,6 +129,8 @@ type daemon struct {
 	now  func() time.Time
 
 	inst    cloud.Instance
+	cidrs   atomic.Pointer[[]netip.Prefix] // the VPC's CIDR blocks now; nil: inst.VPCCIDRs
+	snatDue chan struct{}                  // the VPC's CIDR blocks changed: followSNAT sets SNAT up again
 	limits  pool.Limits
 	store   *datastore.Store
 	loaded  datastore.LoadReport
@@ -168,7 +172,10 @@ func newDaemon(cfg config.Config, deps Deps) (*daemon, error) {
 	if deps.Now == nil {
 		deps.Now = time.Now
 	}
-	return &daemon{cfg: cfg, deps: deps, tune: deps.Tuning.withDefaults(), log: deps.Log, now: deps.Now}, nil
+	return &daemon{
+		cfg: cfg, deps: deps, tune: deps.Tuning.withDefaults(), log: deps.Log, now: deps.Now,
+		snatDue: make(chan struct{}, 1),
+	}, nil
 }
 
 // sleep pauses for d or until ctx ends, and reports whether ctx is still

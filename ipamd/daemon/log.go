@@ -32,4 +32,5 @@ const (
 	logKeyMetrics       = "metrics"
 	logKeyIntrospection = "introspection"
 	logKeyPrefixMode    = "prefix_delegation"
+	logKeyVPCCIDRs      = "vpc_cidrs"
 )

@@ -76,14 +76,16 @@ func eniTags(c config.Config) map[string]string {
 }
 
 // managerOptions: the pool, the ENIs' tags and MTU, the leaked-ENI
-// cleanup.
-func managerOptions(c config.Config, t Tuning, inst cloud.Instance, limits pool.Limits, now func() time.Time) manager.Options {
+// cleanup; onCIDRs is called when the VPC's CIDR blocks change.
+func managerOptions(c config.Config, t Tuning, inst cloud.Instance, limits pool.Limits, now func() time.Time,
+	onCIDRs func([]netip.Prefix),
+) manager.Options {
 	return manager.Options{
 		Instance: inst, Limits: limits, Pool: poolConfig(c, t),
 		ClusterName: c.ClusterName, Tags: eniTags(c), ENIMTU: c.ENIMTU,
 		LeakedENICleanup: !c.DisableLeakedENICleanup,
 		Interval:         t.Interval, IMDSWait: t.IMDSWait, SyncInterval: t.SyncInterval,
-		Now: now,
+		Now: now, OnVPCCIDRs: onCIDRs,
 	}
 }
 

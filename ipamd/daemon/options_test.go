@@ -54,7 +54,7 @@ func build(c config.Config) built {
 	b := built{
 		store:   storeOptions(c, time.Now),
 		maxPods: maxPodsOptions(c),
-		manager: managerOptions(c, t, testInst, limits, time.Now),
+		manager: managerOptions(c, t, testInst, limits, time.Now, nil),
 		snat:    snatConfig(c, testInst, testInst.VPCCIDRs),
 		service: serviceOptions(c, testInst.VPCCIDRs, nil),
 		server:  serverOptions(c, t),

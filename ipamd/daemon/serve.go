@@ -91,8 +91,9 @@ func (d *daemon) serve(parent context.Context) error {
 }
 
 // start runs, in g, the gRPC server (then marks the service ready), the
-// metrics and introspection servers and the pool manager; it returns the
-// HTTP servers, for shutdownHTTP.
+// metrics and introspection servers, the pool manager and SNAT's
+// following of the VPC's CIDR blocks; it returns the HTTP servers, for
+// shutdownHTTP.
 func (d *daemon) start(ctx context.Context, g *group, l *listeners) []*http.Server {
 	g.run(func() error { return l.grpc.Serve(ctx) })
 	d.svc.SetReady()
@@ -106,6 +107,7 @@ func (d *daemon) start(ctx context.Context, g *group, l *listeners) []*http.Serv
 		https = append(https, d.serveHTTP(g, l.introspection, d.introspection(ctx), "introspection"))
 	}
 	g.run(func() error { return d.mgr.Run(ctx) })
+	g.run(func() error { d.followSNAT(ctx); return nil })
 	return https
 }
 
@@ -175,12 +177,11 @@ func (d *daemon) endpoints(l *listeners) Endpoints {
 
 // introspection is the introspection handler over the daemon's state.
 func (d *daemon) introspection(ctx context.Context) http.Handler {
-	view := configView(d.cfg, d.inst, d.inst.VPCCIDRs)
 	return introspect.New(introspect.Sources{
 		ENIs:        d.store.ENIs,
 		Allocations: d.store.Allocations,
 		Cooling:     d.store.Cooling,
-		Config:      func() any { return view },
+		Config:      func() any { return configView(d.cfg, d.inst, d.vpcCIDRs()) },
 		Limits:      func() pool.Limits { return d.limits },
 		Pool:        d.mgr.State,
 		Health: func() error {

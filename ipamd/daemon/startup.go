@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"os"
+	"slices"
 	"strconv"
 
 	"github.com/vpc-cni/vpc-cni/cloud"
@@ -185,8 +187,8 @@ func (d *daemon) wire() error {
 	}
 	d.mgr = manager.New(manager.Deps{
 		EC2: d.deps.EC2, Metadata: d.deps.Metadata, Store: d.store, Host: d.deps.Host, Log: d.log, Observer: d.metrics,
-	}, managerOptions(d.cfg, d.tune, d.inst, d.limits, d.now))
-	d.svc = ipam.New(d.store, d.mgr, serviceOptions(d.cfg, d.inst.VPCCIDRs, d.metrics))
+	}, managerOptions(d.cfg, d.tune, d.inst, d.limits, d.now, d.vpcCIDRsChanged))
+	d.svc = ipam.New(d.store, d.mgr, serviceOptions(d.cfg, d.vpcCIDRs(), d.metrics))
 	return nil
 }
 
@@ -195,7 +197,7 @@ func (d *daemon) wire() error {
 // reached; both are idempotent. An ENI that fails is left to the
 // reconciliation (it may be gone).
 func (d *daemon) setupHost(ctx context.Context) error {
-	if err := d.deps.Host.SetupSNAT(ctx, snatConfig(d.cfg, d.inst, d.inst.VPCCIDRs)); err != nil {
+	if err := d.deps.Host.SetupSNAT(ctx, snatConfig(d.cfg, d.inst, d.vpcCIDRs())); err != nil {
 		return fmt.Errorf("set up SNAT on the host: %w", err)
 	}
 	for _, e := range d.store.ENIs() {
@@ -300,4 +302,60 @@ func (d *daemon) releaseGonePods(ctx context.Context) error {
 			logKeyPod, a.Pod.Namespace+"/"+a.Pod.Name, logKeyHostIf, a.Pod.HostIfName)
 	}
 	return nil
+}
+
+// vpcCIDRs are the VPC's CIDR blocks now: the instance's at startup, then
+// what the manager's reconciliation last found.
+func (d *daemon) vpcCIDRs() []netip.Prefix {
+	if p := d.cidrs.Load(); p != nil {
+		return *p
+	}
+	return d.inst.VPCCIDRs
+}
+
+// vpcCIDRsChanged follows a change of the VPC's CIDR blocks (one associated
+// to the VPC or taken from it at runtime): ADD results carry the new ones
+// at once, and followSNAT makes SNAT leave traffic to them alone. The
+// manager's reconciliation calls it, with its pass lock held: it does not
+// wait for the host.
+func (d *daemon) vpcCIDRsChanged(cidrs []netip.Prefix) {
+	cidrs = slices.Clone(cidrs)
+	d.cidrs.Store(&cidrs)
+	d.svc.SetNode(nodeInfo(d.cfg, cidrs))
+	d.log.Info("the VPC's CIDR blocks changed: pods get the new ones, SNAT follows", logKeyVPCCIDRs, fmt.Sprint(cidrs))
+	select {
+	case d.snatDue <- struct{}{}:
+	default: // already due; it reads the CIDRs when it runs
+	}
+}
+
+// followSNAT sets SNAT up again for the VPC's CIDR blocks each time they
+// change, retrying a failure (pausing StartupRetry, doubling up to
+// maxStartupRetry), until ctx ends.
+func (d *daemon) followSNAT(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-d.snatDue:
+		}
+		pause := d.tune.StartupRetry
+		for {
+			cidrs := d.vpcCIDRs()
+			err := d.deps.Host.SetupSNAT(ctx, snatConfig(d.cfg, d.inst, cidrs))
+			if err == nil {
+				d.log.Info("SNAT set up for the VPC's CIDR blocks", logKeyVPCCIDRs, fmt.Sprint(cidrs))
+				break
+			}
+			if ctx.Err() != nil {
+				return
+			}
+			d.log.Error("could not set SNAT up for the VPC's new CIDR blocks: traffic to them is SNATed meanwhile; retrying",
+				logKeyVPCCIDRs, fmt.Sprint(cidrs), logKeyError, err.Error(), logKeyRetryIn, pause)
+			if !sleep(ctx, pause) {
+				return
+			}
+			pause = min(2*pause, maxStartupRetry)
+		}
+	}
 }
