@@ -120,6 +120,10 @@ type Endpoints struct {
 	Introspection string
 }
 
+// The manager tells the IPAM service the class of what holds the pool
+// back, to label the ADD failures it causes.
+var _ ipam.BlockedClasser = (*manager.Manager)(nil)
+
 // daemon is one run of ipamd.
 type daemon struct {
 	cfg  config.Config

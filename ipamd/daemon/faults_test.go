@@ -125,6 +125,9 @@ func TestSubnetExhausted(t *testing.T) {
 		c.srv.Knobs().Stats().Errors["AssignPrivateIpAddresses"]["InsufficientFreeAddressesInSubnet"]; n == 0 {
 		t.Error("ec2sim never answered InsufficientFreeAddressesInSubnet")
 	}
+	if body := r.scrape(); !strings.Contains(body, `vpc_cni_add_network_failures_total{cause="subnet-exhausted"} 1`) {
+		t.Errorf("the failed ADD is not counted with cause subnet-exhausted:\n%s", grepLines(body, "vpc_cni_add_network_failures_total"))
+	}
 	eventually(t, "Status is not ready naming the subnet", func() bool {
 		st := r.status()
 		return !st.GetReady() && strings.Contains(st.GetReason(), want)
@@ -159,6 +162,9 @@ func TestLimitReached(t *testing.T) {
 	if status.Code(err) != codes.FailedPrecondition || !strings.Contains(err.Error(), want) {
 		t.Errorf("AddNetwork at the limit = %v, want FailedPrecondition naming %q", err, want)
 	}
+	if body := r.scrape(); !strings.Contains(body, `vpc_cni_add_network_failures_total{cause="max-eni"} 1`) {
+		t.Errorf("the failed ADD is not counted with cause max-eni:\n%s", grepLines(body, "vpc_cni_add_network_failures_total"))
+	}
 	r.assertMatchesCloud()
 }
 
@@ -187,4 +193,15 @@ func TestEC2ThrottleBucket(t *testing.T) {
 	}
 	r.waitSteady()
 	r.assertMatchesCloud()
+}
+
+// grepLines is the lines of text that contain s.
+func grepLines(text, s string) string {
+	var out []string
+	for line := range strings.SplitSeq(text, "\n") {
+		if strings.Contains(line, s) {
+			out = append(out, line)
+		}
+	}
+	return strings.Join(out, "\n")
 }
