@@ -151,3 +151,22 @@ func (f *engFixture) unassignAll(eniID string) {
 		f.t.Fatal(err)
 	}
 }
+
+// TestIMDSViewVPCCIDRAdded: a CIDR block associated with the VPC shows in
+// metadata's vpc-ipv4-cidr-blocks after the lag, without any ENI change.
+func TestIMDSViewVPCCIDRAdded(t *testing.T) {
+	const lag = 5 * time.Second
+	f := newEngFixture(t, engSetup{opts: WorldOptions{IMDSLag: lag}})
+	added := netip.MustParsePrefix("100.64.0.0/16")
+	if _, err := f.w.AddVPCCIDR(f.inst.VPCID, added); err != nil {
+		t.Fatal(err)
+	}
+	want := []netip.Prefix{netip.MustParsePrefix("10.0.0.0/16"), added}
+	if got := f.view().ENIs[0].VPCCIDRs; len(got) != 1 {
+		t.Fatalf("at once: VPC CIDRs %v, want only the old block until the lag passes", got)
+	}
+	f.clk.Advance(lag)
+	if got := f.view().ENIs[0].VPCCIDRs; !slices.Equal(got, want) {
+		t.Fatalf("after the lag: VPC CIDRs %v, want %v", got, want)
+	}
+}

@@ -62,6 +62,14 @@ func (w *World) AddVPCCIDR(vpcID string, cidr netip.Prefix) (VPC, error) {
 		}
 	}
 	v.CIDRs = append(v.CIDRs, cidr)
+	// Metadata lists the VPC's blocks under every ENI: it shows the new
+	// one after the lag, as it shows any other change.
+	now := w.now()
+	for _, in := range w.instances {
+		if in.VPCID == vpcID && in.State == stateRunning {
+			w.recordIMDS(in, now)
+		}
+	}
 	return copyVPC(v.VPC), nil
 }
 
