@@ -92,7 +92,7 @@ func newMetrics() *Metrics {
 		}, []string{"outcome"}),
 		addFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "vpc_cni_add_network_failures_total",
-			Help: "Failed AddNetwork calls by cause (invalid, not-ready, exhausted, checkpoint, canceled, other).",
+			Help: "Failed AddNetwork calls by cause: invalid, not-ready, checkpoint, canceled, other, or for an empty pool the class of what holds it back (subnet-exhausted, prefix-fragmented, eni-limit, max-eni, address-limit, max-pods, throttled) or exhausted.",
 		}, []string{"cause"}),
 	}
 	// Every series a dashboard expects exists from the start, at zero.
