@@ -295,6 +295,7 @@ func (m *Manager) adopt(ctx context.Context, c cloud.ENI, mdByID map[string]clou
 	if err := m.store.AddENI(e); err != nil {
 		return fmt.Errorf("sync: adopt %s: %w", c.ID, err)
 	}
+	m.ensureDeleteOnTermination(ctx, c)
 	rep.Adopted = append(rep.Adopted, c.ID)
 	if len(blocks) > 0 {
 		rep.added(c.ID, blocks)
@@ -302,4 +303,18 @@ func (m *Manager) adopt(ctx context.Context, c cloud.ENI, mdByID map[string]clou
 	m.log.Info("adopted an attached ENI the datastore lacked", logKeyENI, c.ID, logKeyDevice, e.DeviceIndex,
 		logKeyBlocks, fmt.Sprint(blocks))
 	return nil
+}
+
+// ensureDeleteOnTermination sets DeleteOnTermination on an adopted ENI that
+// vpc-cni created and that lacks it (a crash or a stop between its attach
+// and that call), so that it goes with the instance instead of leaking. A
+// failure is logged; the ENI is managed either way.
+func (m *Manager) ensureDeleteOnTermination(ctx context.Context, c cloud.ENI) {
+	if c.Tags[TagCreatedBy] != CreatedByValue || c.Attachment == nil || c.Attachment.DeleteOnTermination {
+		return
+	}
+	if err := m.ec2.SetDeleteOnTermination(ctx, c.ID, c.Attachment.ID, true); err != nil {
+		m.log.Warn("adopted ENI: could not set delete-on-termination; it would outlive the instance",
+			logKeyENI, c.ID, logKeyError, err)
+	}
 }

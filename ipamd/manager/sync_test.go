@@ -67,6 +67,15 @@ func TestSyncAdoptsUnknownENIs(t *testing.T) {
 	if len(e.storeBlocks(theirs.ID)) != 0 || len(e.store.ENIs()) != 2 {
 		t.Errorf("datastore %+v", e.store.ENIs())
 	}
+	// Ours was attached without DeleteOnTermination (a crash before that
+	// call): adopting it sets it, so it goes with the instance; theirs is
+	// not touched.
+	if got, _ := e.cloud.ENI(ours.ID); got.Attachment == nil || !got.Attachment.DeleteOnTermination {
+		t.Errorf("adopted ENI of ours: attachment %+v, want DeleteOnTermination", got.Attachment)
+	}
+	if got, _ := e.cloud.ENI(theirs.ID); got.Attachment == nil || got.Attachment.DeleteOnTermination {
+		t.Errorf("no_manage ENI: attachment %+v, want it left as it was", got.Attachment)
+	}
 	e.checkGroundTruth()
 }
 
