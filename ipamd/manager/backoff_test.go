@@ -232,7 +232,7 @@ func TestBlockedCauses(t *testing.T) {
 		wantClass     string
 	}{
 		{"nothing wanted", pool.Decision{}, 3, "", "", false, ""},
-		{"policy: max pods", pool.Decision{Short: 4, Blocked: "max pods reached (29)"}, 3, "", "max pods reached (29)", true, ClassMaxPods},
+		{"policy: max pods", pool.Decision{Short: 4, Blocked: "max pods reached (29)", BlockedBy: pool.LimitMaxPods}, 3, "", "max pods reached (29)", true, ClassMaxPods},
 		{"growing", pool.Decision{Short: 4}, 3, "", "", false, ""},
 		{"throttled", pool.Decision{Short: 4}, 3, ClassThrottled, "EC2 throttling; retrying", false, ClassThrottled},
 		{"eni limit", pool.Decision{Short: 4}, 3, ClassENILimit, "ENI limit of m5.large reached (3 ENIs)", true, ClassENILimit},

@@ -2,14 +2,15 @@ package manager
 
 import (
 	"fmt"
-	"strings"
+
+	"github.com/vpc-cni/vpc-cni/ipamd/pool"
 )
 
 // Classes of a blockage that only the policy sees (BlockedClass), besides
 // the error classes.
 const (
-	ClassMaxPods = "max-pods"
-	ClassMaxENI  = "max-eni"
+	ClassMaxPods = string(pool.LimitMaxPods)
+	ClassMaxENI  = string(pool.LimitMaxENI)
 )
 
 // blockage is what holds the pool back: the user-facing cause, its class,
@@ -42,7 +43,7 @@ func (m *Manager) blocked() blockage {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.last.Blocked != "" {
-		return blockage{m.last.Blocked, policyClass(m.last.Blocked), true} // a limit is reached
+		return blockage{m.last.Blocked, limitClass(m.last.BlockedBy), true} // a limit is reached
 	}
 	if m.last.Short == 0 {
 		return blockage{}
@@ -57,19 +58,12 @@ func (m *Manager) blocked() blockage {
 	return blockage{}
 }
 
-// policyClass is the class of the policy's words for a limit (see
-// pool.Decision.Blocked; TestPolicyClass runs the policy to keep the two
-// in step).
-func policyClass(words string) string {
-	switch {
-	case strings.HasPrefix(words, "max pods reached"):
-		return ClassMaxPods
-	case strings.HasPrefix(words, "MAX_ENI="):
-		return ClassMaxENI
-	case strings.HasPrefix(words, "ENI limit of"):
-		return ClassENILimit
-	case strings.HasPrefix(words, "every ENI is at its address limit"):
-		return ClassAddressLimit
+// limitClass is the class of a limit the policy reports. The classes of
+// limits are the policy's own names for them.
+func limitClass(l pool.Limit) string {
+	switch l {
+	case pool.LimitMaxPods, pool.LimitMaxENI, pool.LimitENI, pool.LimitAddress:
+		return string(l)
 	}
 	return ClassOther
 }

@@ -8,8 +8,7 @@ import (
 )
 
 // TestPolicyClass drives the real policy into each limit it names and
-// checks the class BlockedClass gives its words (the two must stay in
-// step).
+// checks the class BlockedClass reports for it (the policy's BlockedBy).
 func TestPolicyClass(t *testing.T) {
 	m5, _ := cloud.BuiltinInstanceType("m5.large")
 	tiny := cloud.InstanceTypeLimits{Type: "x1.tiny", MaxENIs: 2, IPv4PerENI: 1,

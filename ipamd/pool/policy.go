@@ -28,7 +28,7 @@ func Decide(in Input) Decision {
 	p := newPlan(in)
 	total := in.Stats.Total
 	d := Decision{Short: max(p.need-total, 0)}
-	d.Blocked = p.blocked(d.Short)
+	d.Blocked, d.BlockedBy = p.blocked(d.Short)
 	switch {
 	case p.capped > total:
 		d.Actions = p.grow(p.capped - total)
@@ -65,24 +65,24 @@ func (p *plan) releaseAllowed() (time.Time, bool) {
 
 // blocked says, in words a user can act on, why the pool cannot grow by
 // short addresses.
-func (p *plan) blocked(short int) string {
+func (p *plan) blocked(short int) (string, Limit) {
 	room := p.roomBlocks()
 	capacity := p.capacityBlocks()
 	want := ceilDiv(short, p.blockSize)
 	if want <= min(room, capacity) {
-		return ""
+		return "", ""
 	}
 	if room <= capacity {
-		return fmt.Sprintf("max pods reached (%d)", p.in.Limits.MaxPods)
+		return fmt.Sprintf("max pods reached (%d)", p.in.Limits.MaxPods), LimitMaxPods
 	}
 	if p.slots <= 0 {
 		return fmt.Sprintf("every ENI is at its address limit (%s: %d IPv4 addresses per ENI, the primary included)",
-			p.typeName(), p.in.Limits.Type.IPv4PerENI)
+			p.typeName(), p.in.Limits.Type.IPv4PerENI), LimitAddress
 	}
 	if typeMax := p.typeMaxENIs(); typeMax > 0 && p.maxENIs < typeMax {
-		return fmt.Sprintf("MAX_ENI=%d reached (%s allows %d ENIs)", p.maxENIs, p.typeName(), typeMax)
+		return fmt.Sprintf("MAX_ENI=%d reached (%s allows %d ENIs)", p.maxENIs, p.typeName(), typeMax), LimitMaxENI
 	}
-	return fmt.Sprintf("ENI limit of %s reached (%d ENIs)", p.typeName(), p.maxENIs)
+	return fmt.Sprintf("ENI limit of %s reached (%d ENIs)", p.typeName(), p.maxENIs), LimitENI
 }
 
 // growReason is the log line of a growing decision.

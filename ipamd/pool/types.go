@@ -76,6 +76,17 @@ type Action struct {
 	Blocks []netip.Prefix // blocks to unassign
 }
 
+// Limit is a limit that stops the pool from growing.
+type Limit string
+
+// The limits Decision.BlockedBy names.
+const (
+	LimitMaxPods Limit = "max-pods"      // the node's max pods
+	LimitAddress Limit = "address-limit" // every ENI at its address limit
+	LimitMaxENI  Limit = "max-eni"       // MAX_ENI, below the type's limit
+	LimitENI     Limit = "eni-limit"     // the instance type's ENI limit
+)
+
 // Decision is what the policy wants done, and why.
 type Decision struct {
 	Actions []Action
@@ -86,6 +97,9 @@ type Decision struct {
 	// Blocked says why the pool cannot grow by Short ("ENI limit reached",
 	// "max pods reached"); empty when it can or need not.
 	Blocked string
+	// BlockedBy is the limit Blocked names, for callers that branch or
+	// count by it; empty when Blocked is.
+	BlockedBy Limit
 	// Reason is a one-line account of the decision for logs.
 	Reason string
 }
