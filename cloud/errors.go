@@ -26,6 +26,16 @@ var (
 	ErrInUse = errors.New("network interface in use")
 	// ErrInvalidParameter: the request itself is wrong; retrying cannot help.
 	ErrInvalidParameter = errors.New("invalid request parameter")
+	// ErrOutcomeUnknown: a call failed, yet it may have taken effect: on
+	// this attempt or an earlier one of the same call, the answer was lost
+	// (a timeout, a dropped connection) or the provider failed on its side
+	// (a 5xx) after the change may have been made. It comes on top of the
+	// final error's own kind: an unassign whose first attempt took effect
+	// and whose retries were throttled is both ErrThrottled and
+	// ErrOutcomeUnknown. A caller that decides whether a failed call
+	// changed something must treat an error carrying it as "maybe", whatever
+	// else the error says.
+	ErrOutcomeUnknown = errors.New("the call may have taken effect; its answer was lost")
 )
 
 // APIError is a failed cloud API call: the action, the provider's error

@@ -59,3 +59,21 @@ func TestAPIErrorMessage(t *testing.T) {
 		}
 	}
 }
+
+// TestOutcomeUnknownAlongsideKind: an implementation adds ErrOutcomeUnknown
+// to the final error of a call, whose own kind and APIError stay visible.
+func TestOutcomeUnknownAlongsideKind(t *testing.T) {
+	final := NewAPIError("UnassignPrivateIpAddresses", "RequestLimitExceeded", "slow down", "r1")
+	err := fmt.Errorf("unassign: %w", fmt.Errorf("%w (%w)", final, ErrOutcomeUnknown))
+	if !errors.Is(err, ErrOutcomeUnknown) || !errors.Is(err, ErrThrottled) {
+		t.Errorf("errors.Is: outcome unknown %v, throttled %v; want both",
+			errors.Is(err, ErrOutcomeUnknown), errors.Is(err, ErrThrottled))
+	}
+	var api *APIError
+	if !errors.As(err, &api) || api.Code != "RequestLimitExceeded" {
+		t.Errorf("errors.As lost the APIError: %v", err)
+	}
+	if errors.Is(final, ErrOutcomeUnknown) {
+		t.Error("a plain APIError claims an unknown outcome")
+	}
+}

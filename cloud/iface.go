@@ -45,7 +45,12 @@ type ENIFilter struct {
 
 // ENIAPI is the set of EC2 operations ipamd performs on ENIs, in its own
 // words. Errors carry one of the sentinel kinds in errors.go where the
-// caller can act on them.
+// caller can act on them. The error of a call that changes something
+// (create, attach, detach, delete, assign, unassign, tag) also carries
+// ErrOutcomeUnknown when the call may have taken effect all the same:
+// when any of its attempts ended without a definite answer (a timeout, a
+// dropped connection, a 5xx), even if a later attempt was refused for a
+// definite reason (throttled, or a retry finding the change already made).
 type ENIAPI interface {
 	// InstanceType returns the networking limits of an instance type.
 	InstanceType(ctx context.Context, name string) (InstanceTypeLimits, error)
