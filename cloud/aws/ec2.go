@@ -60,13 +60,23 @@ func (c *EC2) call(ctx context.Context, op string, fn func(ctx context.Context) 
 
 // request runs one EC2 request (one page of a paginated call), all its
 // attempts together, within the caller's deadline; records its outcome and
-// latency; and turns an EC2 error into a *cloud.APIError.
+// latency; and turns an EC2 error into a *cloud.APIError. The error of an
+// action that changes something also carries cloud.ErrOutcomeUnknown when
+// any attempt, or the final error, may have taken effect (see outcome).
 func (c *EC2) request(ctx context.Context, op string, fn func(ctx context.Context) error) error {
+	ctx, oc := withOutcome(ctx)
 	start := time.Now()
 	err := fn(ctx)
 	observe(c.m.duration, op, time.Since(start))
 	c.m.requests.WithLabelValues(op, errorCode(err)).Inc()
-	return apiError(op, err)
+	if err == nil {
+		return nil
+	}
+	out := apiError(op, err)
+	if mutating(op) && (oc.unknown.Load() || ambiguousFinal(err)) {
+		return fmt.Errorf("%w (%w)", out, cloud.ErrOutcomeUnknown)
+	}
+	return out
 }
 
 // InstanceType implements cloud.ENIAPI.

@@ -21,6 +21,7 @@ type reply struct {
 	status int    // default 200
 	body   string // XML
 	hang   bool   // block until the client gives up
+	drop   bool   // close the connection without an answer
 }
 
 // fakeEC2 is an httptest EC2 Query endpoint answering from a script.
@@ -56,11 +57,27 @@ func (f *fakeEC2) serve(w http.ResponseWriter, r *http.Request) {
 		<-r.Context().Done()
 		return
 	}
+	if rep.drop {
+		dropConn(w)
+		return
+	}
 	w.Header().Set("Content-Type", "text/xml;charset=UTF-8")
 	if rep.status != 0 {
 		w.WriteHeader(rep.status)
 	}
 	fmt.Fprint(w, rep.body)
+}
+
+// dropConn closes the request's connection without writing an answer.
+func dropConn(w http.ResponseWriter) {
+	hj, ok := w.(http.Hijacker)
+	if !ok {
+		http.Error(w, "fakeEC2: cannot drop a connection it cannot hijack", http.StatusTeapot)
+		return
+	}
+	if conn, _, err := hj.Hijack(); err == nil {
+		conn.Close()
+	}
 }
 
 // requests returns the forms received so far.

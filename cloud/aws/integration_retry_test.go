@@ -2,11 +2,13 @@ package aws_test
 
 import (
 	"context"
+	"errors"
 	"net/netip"
 	"slices"
 	"testing"
 
 	"github.com/vpc-cni/vpc-cni/cloud"
+	cloudaws "github.com/vpc-cni/vpc-cni/cloud/aws"
 	"github.com/vpc-cni/vpc-cni/cloud/sim"
 	"github.com/vpc-cni/vpc-cni/cloud/sim/simtest"
 )
@@ -125,4 +127,70 @@ func secondariesOf(t *testing.T, s sim.State, eniID string) []netip.Addr {
 	}
 	t.Fatalf("sim has no ENI %s", eniID)
 	return nil
+}
+
+// TestIntegrationOutcomeUnknownBehindRetries: the SDK's retryer returns the
+// last attempt's error, so an unassign whose first attempt took effect
+// (its answer an InternalError) and whose retries were all throttled would
+// look like a plain refusal. The error also says the outcome is unknown,
+// and ec2sim did remove the address.
+func TestIntegrationOutcomeUnknownBehindRetries(t *testing.T) {
+	t.Parallel()
+	srv := simtest.Start(t, nil)
+	api, md, _ := simClients(t, srv, nil)
+	ctx := context.Background()
+	inst, err := md.Instance(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ips, err := api.AssignIPs(ctx, inst.PrimaryENI, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const action = "UnassignPrivateIpAddresses"
+	srv.Knobs().SetThrottle(sim.ThrottleConfig{
+		Enabled:     true,
+		Mutating:    sim.Bucket{Size: 100, RefillPerSecond: 100},
+		NonMutating: sim.Bucket{Size: 100, RefillPerSecond: 100},
+		PerAction:   map[string]sim.Bucket{action: {Size: 1, RefillPerSecond: 0.0001}},
+	})
+	srv.Knobs().AddFault(sim.Fault{Action: action, Code: "InternalError", Status: 500, Probability: 1, Count: 1, After: true})
+
+	err = api.UnassignIPs(ctx, inst.PrimaryENI, ips)
+	if !errors.Is(err, cloud.ErrThrottled) || !errors.Is(err, cloud.ErrOutcomeUnknown) {
+		t.Errorf("UnassignIPs = %v; want ErrThrottled and ErrOutcomeUnknown", err)
+	}
+	if st := srv.Knobs().Stats(); st.Throttled[action] == 0 {
+		t.Errorf("setup: no attempt was throttled: %+v", st)
+	}
+	if left := secondariesOf(t, srv.World().Snapshot(), inst.PrimaryENI); slices.Contains(left, ips[0]) {
+		t.Errorf("ec2sim still assigns %s: the first attempt did not take effect", ips[0])
+	}
+}
+
+// TestIntegrationOutcomeKnown: a call refused outright (throttled on every
+// attempt, or a bad argument) and a call that succeeded after a lost
+// answer do not claim an unknown outcome.
+func TestIntegrationOutcomeKnown(t *testing.T) {
+	t.Parallel()
+	srv := simtest.Start(t, nil)
+	api, md, _ := simClients(t, srv, func(o *cloudaws.Options) { o.MaxAttempts = 2 })
+	ctx := context.Background()
+	inst, err := md.Instance(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Knobs().AddFault(sim.Fault{Action: "AssignPrivateIpAddresses", Code: "RequestLimitExceeded", Probability: 1, Count: 2})
+	if _, err := api.AssignIPs(ctx, inst.PrimaryENI, 1); !errors.Is(err, cloud.ErrThrottled) ||
+		errors.Is(err, cloud.ErrOutcomeUnknown) {
+		t.Errorf("throttled twice: %v; want ErrThrottled alone", err)
+	}
+	if err := api.UnassignIPs(ctx, inst.PrimaryENI, []netip.Addr{netip.MustParseAddr("198.18.255.254")}); err == nil ||
+		errors.Is(err, cloud.ErrOutcomeUnknown) {
+		t.Errorf("unassigning an address the ENI lacks: %v; want a refusal alone", err)
+	}
+	srv.Knobs().AddFault(sim.Fault{Action: "AssignPrivateIpAddresses", Code: "InternalError", Status: 500, Probability: 1, Count: 1})
+	if _, err := api.AssignIPs(ctx, inst.PrimaryENI, 1); err != nil {
+		t.Errorf("a 5xx, then success: %v", err)
+	}
 }

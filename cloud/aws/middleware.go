@@ -19,7 +19,9 @@ var ErrRateLimited = errors.New("client-side EC2 rate limit: waiting for a token
 
 // attemptMiddleware runs once per attempt, after the SDK's retry loop and
 // before signing: it takes a token from the client-side bucket (waiting as
-// long as the context allows) and counts the attempt's outcome.
+// long as the context allows), counts the attempt's outcome, and notes on
+// the call's outcome (see withOutcome) an attempt that may have taken
+// effect without saying so.
 type attemptMiddleware struct {
 	limiter *rate.Limiter
 	m       *ec2Metrics
@@ -43,6 +45,7 @@ func (a *attemptMiddleware) HandleFinalize(ctx context.Context, in middleware.Fi
 	}
 	out, md, err := next.HandleFinalize(ctx, in)
 	a.m.attempts.WithLabelValues(action, errorCode(err)).Inc()
+	noteAttempt(ctx, err)
 	return out, md, err
 }
 

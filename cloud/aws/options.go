@@ -4,7 +4,9 @@
 // endpoints, the client-side rate limiter, retries with jittered backoff,
 // per-call timeouts, the mapping between ipamd's domain types and the SDK's
 // input and output structs, the translation of SDK errors into
-// *cloud.APIError, and the API metrics.
+// *cloud.APIError (with cloud.ErrOutcomeUnknown on a call that may have
+// taken effect, whichever of its attempts lost its answer), and the API
+// metrics.
 //
 // The same binary talks to EC2 or to ec2sim: endpoints, region and
 // credentials come from the SDK's standard configuration
