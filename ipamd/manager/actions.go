@@ -60,8 +60,8 @@ func (m *Manager) grow(ctx context.Context, a pool.Action,
 	}
 	blocks, err := assign(ctx, e.ID, a.Count)
 	if err != nil {
-		if errors.Is(err, cloud.ErrAddressLimit) || errors.Is(err, cloud.ErrNotFound) {
-			m.wantSync() // the cloud holds what the datastore does not know
+		if errors.Is(err, cloud.ErrAddressLimit) || errors.Is(err, cloud.ErrNotFound) || mayHaveApplied(err) {
+			m.wantSync() // the cloud holds (or may hold) what the datastore does not know
 		}
 		return fmt.Errorf("%s: %d on %s: %w", a.Kind, a.Count, e.ID, err)
 	}
@@ -80,8 +80,8 @@ func (m *Manager) grow(ctx context.Context, a pool.Action,
 
 // unassign releases blocks: out of the datastore first, so that none of
 // their addresses can be handed out meanwhile, then the EC2 call. Only a
-// refusal that certainly changed nothing (throttling) puts the blocks
-// back. After any other failure they may be gone from the ENI already (the
+// refusal that certainly changed nothing (throttling on every attempt: no
+// cloud.ErrOutcomeUnknown) puts the blocks back. After any other failure they may be gone from the ENI already (the
 // answer was lost, EC2 failed after the change), so they stay out, and the
 // sync due when their reconcile cooldown ends puts back those the cloud
 // still has.

@@ -23,13 +23,15 @@ var serverFaults = map[string]bool{
 }
 
 // mayHaveApplied reports whether a failed EC2 call that changes something
-// (a create, an attach, a detach) may have taken effect all the same: its
-// answer was lost (the context ended, the connection failed) or EC2 failed
-// on its side (a 5xx). EC2's refusals with a code of their own (throttled,
-// a limit reached, a bad argument) and the client's refusals before
-// calling changed nothing.
+// (a create, an attach, a detach) may have taken effect all the same: the
+// error says so (cloud.ErrOutcomeUnknown: an attempt of the call lost its
+// answer, whatever the last one said), its answer was lost (the context
+// ended, the connection failed) or EC2 failed on its side (a 5xx). EC2's
+// refusals with a code of their own (throttled, a limit reached, a bad
+// argument) and the client's refusals before calling changed nothing.
 func mayHaveApplied(err error) bool {
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+	if errors.Is(err, cloud.ErrOutcomeUnknown) ||
+		errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return true
 	}
 	var api *cloud.APIError

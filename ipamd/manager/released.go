@@ -124,13 +124,17 @@ func (m *Manager) syncBy(t time.Time) {
 
 // rejected reports whether a failed EC2 call certainly changed nothing:
 // EC2 refused it for its rate, or the client refused its arguments before
-// calling. Any other failure may have taken effect: the answer was lost
+// calling, and the error does not say that an earlier attempt may have
+// taken effect (cloud.ErrOutcomeUnknown: the SDK returns the last
+// attempt's error only, so a throttled retry can hide an applied first
+// attempt). Any other failure may have taken effect: the answer was lost
 // (the context ended, the connection failed), EC2 failed on its side
 // after the change (a 5xx), or the client's retry of a call whose first
 // attempt took effect was refused (an unassign's retry finds the address
 // gone: InvalidParameterValue; a delete's: NotFound).
 func rejected(err error) bool {
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+	if errors.Is(err, cloud.ErrOutcomeUnknown) ||
+		errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return false
 	}
 	var api *cloud.APIError
