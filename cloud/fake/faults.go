@@ -106,7 +106,9 @@ func (c *Cloud) SetFault(op Op, err error, times int) {
 // values besides err (the caller never learns the new ENI's id or the
 // attachment's). A call that fails before taking effect (a bad argument, a
 // SetFault fault, EC2's own refusal) does not use one up. A nil err clears
-// op's fault.
+// op's fault. err is returned as given: to model what cloud/aws returns
+// when an attempt lost its answer and a retry was refused (throttled, or
+// finding the change made), wrap cloud.ErrOutcomeUnknown into it.
 func (c *Cloud) SetFaultAfter(op Op, err error, times int) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
