@@ -195,11 +195,12 @@ func (m *Manager) retire(ctx context.Context, e datastore.ENI) error {
 	return m.deleteDetached(ctx, e.ID, attachment != "")
 }
 
-// detach detaches an ENI. A failure whose answer may have been lost is
-// looked into: nil when the detach took effect after all, an error
-// wrapping errDetachUnknown when EC2 cannot tell (the ENI may be on its
-// way out: it must not go back into the pool), and the detach's error when
-// the ENI is still attached.
+// detach detaches an ENI. A definite refusal returns the detach's error
+// (the ENI is still attached). A failure that may have taken effect is
+// looked into: nil when EC2 shows the detach took effect after all, and
+// otherwise an error wrapping errDetachUnknown, even when EC2 still lists
+// the ENI attached: its listing lags, and the ENI may be on its way out,
+// so it must not go back into the pool before a sync settles it.
 func (m *Manager) detach(ctx context.Context, id, attachment string) error {
 	err := m.ec2.DetachENI(ctx, attachment, false)
 	switch {
@@ -207,21 +208,17 @@ func (m *Manager) detach(ctx context.Context, id, attachment string) error {
 		return nil // detaching, or detached already
 	case !mayHaveApplied(err):
 		return fmt.Errorf("detach: %w", err)
-	}
-	took, known := m.detachTookEffect(ctx, id)
-	switch {
-	case !known:
-		return fmt.Errorf("detach: %w: %w", errDetachUnknown, err)
-	case took:
+	case m.detachTookEffect(ctx, id):
 		m.log.Info("a detach's answer was lost, but it took effect", logKeyENI, id, logKeyError, err.Error())
 		return nil
 	}
-	return fmt.Errorf("detach: %w", err)
+	return fmt.Errorf("detach: %w: %w", errDetachUnknown, err)
 }
 
 // errDetachUnknown: a detach failed in a way that may have taken effect,
-// and EC2 could not be asked whether it did.
-var errDetachUnknown = errors.New("the detach may have taken effect; the next sync settles it")
+// and EC2 does not show that it did (it cannot be asked, or its listing
+// still shows the ENI attached, which a listing lagging the detach does).
+var errDetachUnknown = errors.New("the detach may have taken effect; the sync at the end of the ENI's reconcile cooldown settles it")
 
 // deleteDetached waits until the ENI is detached (when it was attached)
 // and deletes it; on failure it logs that the ENI is left for the

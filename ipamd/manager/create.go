@@ -207,9 +207,7 @@ func (m *Manager) undo(gctx context.Context, u undo) {
 	}
 	if u.attachment != "" {
 		if err := m.detach(ctx, u.eni, u.attachment); err != nil {
-			m.log.Error("undoing a new ENI: detach failed; the ENI stays attached and the next sync adopts it",
-				logKeyENI, u.eni, logKeyError, err.Error())
-			m.wantSync()
+			m.undoDetachFailed(u.eni, err)
 			return
 		}
 	}
@@ -217,6 +215,24 @@ func (m *Manager) undo(gctx context.Context, u undo) {
 		return // logged
 	}
 	m.log.Info("undid a new ENI", logKeyENI, u.eni)
+}
+
+// undoDetachFailed leaves a new ENI whose undo could not detach it to a
+// sync: the next one adopts it when the detach was refused (it is still
+// attached); when the detach may have taken effect, the sync at the end
+// of its reconcile cooldown, so that a listing lagging the detach cannot
+// bring an ENI on its way out into the pool.
+func (m *Manager) undoDetachFailed(id string, err error) {
+	if errors.Is(err, errDetachUnknown) {
+		settle := m.noteReleasedENI(id, true)
+		m.syncBy(settle)
+		m.log.Warn("undoing a new ENI: the detach may have taken effect; the ENI stays out of the pool until a sync "+
+			"settles it", logKeyENI, id, logKeyUntil, settle, logKeyError, err.Error())
+		return
+	}
+	m.log.Error("undoing a new ENI: detach failed; the ENI stays attached and the next sync adopts it",
+		logKeyENI, id, logKeyError, err.Error())
+	m.wantSync()
 }
 
 // blocksOf returns an ENI's address blocks as EC2 lists them: a /32 per

@@ -22,6 +22,8 @@ type staleList struct {
 	mu     sync.Mutex
 	frozen []cloud.ENI
 	stale  bool
+	// lookups: while stale, ENIs by id answers from the frozen listing too.
+	lookups bool
 }
 
 // freeze takes the listing a stale InstanceENIs answers with.
@@ -50,6 +52,22 @@ func (s *staleList) InstanceENIs(ctx context.Context, id string) ([]cloud.ENI, e
 		return frozen, nil
 	}
 	return s.ENIAPI.InstanceENIs(ctx, id)
+}
+
+func (s *staleList) ENIs(ctx context.Context, f cloud.ENIFilter) ([]cloud.ENI, error) {
+	s.mu.Lock()
+	stale, frozen := s.stale && s.lookups && len(f.IDs) > 0, s.frozen
+	s.mu.Unlock()
+	if !stale {
+		return s.ENIAPI.ENIs(ctx, f)
+	}
+	var out []cloud.ENI
+	for _, e := range frozen {
+		if slices.Contains(f.IDs, e.ID) {
+			out = append(out, e)
+		}
+	}
+	return out, nil
 }
 
 // withStaleList makes the env's manager list the instance's ENIs through

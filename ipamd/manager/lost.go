@@ -120,13 +120,11 @@ func (m *Manager) lostAttach(ctx context.Context, id string, attachErr error) st
 	return att.ID
 }
 
-// detachTookEffect reports whether a detach whose answer may have been
-// lost took effect (the ENI is detaching, detached or gone); known is
-// false when EC2 cannot tell.
-func (m *Manager) detachTookEffect(ctx context.Context, id string) (took, known bool) {
+// detachTookEffect reports whether EC2 shows that a detach whose answer
+// may have been lost took effect: the ENI is detaching, detached or gone.
+// False says nothing: EC2 could not be asked, or its listing, which lags,
+// still shows the ENI attached.
+func (m *Manager) detachTookEffect(ctx context.Context, id string) bool {
 	att, err := m.attachmentOf(ctx, id)
-	if err != nil {
-		return false, false
-	}
-	return att == nil || att.State == cloud.Detaching || att.State == cloud.Detached, true
+	return err == nil && (att == nil || att.State == cloud.Detaching || att.State == cloud.Detached)
 }

@@ -103,8 +103,9 @@ func (f *flakyENIs) ENIs(ctx context.Context, filter cloud.ENIFilter) ([]cloud.E
 // TestDetachLostAnswer: a detach whose answer is lost but which took
 // effect does not put the ENI back into the pool (it is leaving the
 // instance): the retirement, or the undo of a new ENI, goes on to delete
-// it; when EC2 cannot tell, the ENI stays out of the pool until a sync
-// settles it.
+// it; when EC2 cannot tell or does not show it detaching, the ENI stays
+// out of the pool until the sync at the end of its cooldown settles it
+// (adopting it if it is still attached).
 func TestDetachLostAnswer(t *testing.T) {
 	lost := fake.InjectedError(fake.OpDetachENI, "InternalError")
 	t.Run("retire", func(t *testing.T) {
@@ -138,6 +139,14 @@ func TestDetachLostAnswer(t *testing.T) {
 				e.m.Pass(context.Background())
 				if got := e.obs.outcomes(); got[len(got)-1] != tc.wantOut {
 					t.Errorf("outcomes %v, want last %q", got, tc.wantOut)
+				}
+				if slices.ContainsFunc(e.store.ENIs(), func(s datastore.ENI) bool { return s.ID == id }) {
+					t.Errorf("%s went back into the pool after a detach that may have taken effect", id)
+				}
+				// The sync at the end of the cooldown settles it.
+				e.clock.Advance(DefaultReconcileCooldown)
+				if _, err := e.m.Sync(context.Background()); err != nil {
+					t.Fatal(err)
 				}
 				c, inCloud := e.cloud.ENI(id)
 				if inCloud == tc.gone {
