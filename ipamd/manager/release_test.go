@@ -71,7 +71,8 @@ func TestUnassign(t *testing.T) {
 }
 
 // TestDeleteENI retires an empty ENI through the detach delay; refuses
-// one in use; puts one back when the detach fails.
+// one in use; puts one back when EC2 refuses the detach (a detach that may
+// have taken effect: TestDetachLostAnswer).
 func TestDeleteENI(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
@@ -97,8 +98,8 @@ func TestDeleteENI(t *testing.T) {
 			}
 			e.t.Fatal("no address on the ENI")
 		}, false, "delete-eni skipped"},
-		{"detach fails", func(e *env, _ string) {
-			e.cloud.SetFault(fake.OpDetachENI, fake.InjectedError(fake.OpDetachENI, "InternalError"), 1)
+		{"detach refused", func(e *env, _ string) {
+			e.cloud.SetFault(fake.OpDetachENI, fake.InjectedError(fake.OpDetachENI, "IncorrectState"), 1)
 		}, false, "delete-eni other"},
 		{"host teardown fails", func(e *env, _ string) { e.host.SetFault(hostfake.OpTeardownENI, errors.New("boom"), 0) }, false, "delete-eni other"},
 	} {
