@@ -22,6 +22,7 @@ const (
 	logKeySkipped       = "skipped"
 	logKeyQuarantined   = "quarantined"
 	logKeyUntil         = "until"
+	logKeyScope         = "scope"
 	logKeyReason        = "reason"
 	logKeyENI           = "eni"
 	logKeyIP            = "ip"

@@ -38,12 +38,12 @@ func (d *daemon) startup(ctx context.Context) error {
 	if err := d.setupHost(ctx); err != nil {
 		return err
 	}
-	d.reconcile(ctx)
+	syncErr := d.reconcile(ctx)
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("startup: %w", err)
 	}
 	if d.loaded.Corrupt != nil {
-		if err := d.rebuild(); err != nil {
+		if err := d.rebuild(ctx, syncErr); err != nil {
 			return err
 		}
 	}
@@ -215,8 +215,8 @@ func (d *daemon) setupHost(ctx context.Context) error {
 // reconcile runs the manager's Sync, retried for a while: it adopts ENIs
 // attached but unknown and drops blocks the cloud no longer has. If the
 // cloud stays unreachable ipamd serves what it restored; the manager
-// retries the reconciliation soon.
-func (d *daemon) reconcile(ctx context.Context) {
+// retries the reconciliation soon. It returns the last Sync's error.
+func (d *daemon) reconcile(ctx context.Context) error {
 	err := d.retry(ctx, "reconcile the datastore with the cloud", func(ctx context.Context) error {
 		rep, err := d.mgr.Sync(ctx)
 		rep.Log(d.log)
@@ -226,55 +226,7 @@ func (d *daemon) reconcile(ctx context.Context) {
 		d.log.Error("could not reconcile the datastore with the cloud at startup; serving what was restored, "+
 			"the pool manager retries", logKeyError, err.Error())
 	}
-}
-
-// rebuild completes a datastore rebuilt from the cloud after a corrupt
-// checkpoint: it restores the allocations and cooldowns that can be
-// salvaged from the file set aside, and, unless the whole file could be
-// read, quarantines every other free address, since pods the salvage lost
-// may still hold some. Nothing is salvaged from another instance's
-// checkpoint, and everything is quarantined.
-func (d *daemon) rebuild() error {
-	if !d.foreign {
-		complete, err := d.salvage()
-		if err != nil || complete {
-			return err
-		}
-	}
-	until := d.now().Add(d.tune.Quarantine)
-	n, err := d.store.Quarantine(until)
-	if err != nil {
-		return fmt.Errorf("rebuild the datastore: %w", err)
-	}
-	why := "the checkpoint could not be read whole"
-	if d.foreign {
-		why = "the checkpoint was another instance's: this node's own is lost"
-	}
-	d.log.Error("every free address is quarantined, since pods still running may hold some; they return to the "+
-		"pool when the quarantine ends (drain the node to reclaim them sooner)",
-		logKeyReason, why, logKeyQuarantined, n, logKeyUntil, until)
-	return nil
-}
-
-// salvage restores what can be read of the corrupt checkpoint set aside;
-// complete says whether it was read whole.
-func (d *daemon) salvage() (complete bool, err error) {
-	data, err := os.ReadFile(d.loaded.CorruptPath)
-	if err != nil {
-		d.log.Error("could not read the corrupt checkpoint back; nothing salvaged", logKeyPath, d.loaded.CorruptPath,
-			logKeyError, err.Error())
-	}
-	sal := datastore.Salvage(data)
-	rep, err := d.store.Restore(sal.Allocations, sal.Cooling)
-	if err != nil {
-		return false, fmt.Errorf("rebuild the datastore: %w", err)
-	}
-	for _, s := range rep.Skipped {
-		d.log.Warn("a salvaged allocation or cooldown does not fit the cloud's state; left out", logKeyError, s.Error())
-	}
-	d.log.Warn("salvaged from the corrupt checkpoint", logKeyAllocations, rep.Allocations, logKeyCooling, rep.Cooling,
-		logKeySkipped, len(rep.Skipped))
-	return sal.Complete, nil
+	return err
 }
 
 // releaseGonePods releases the allocations whose pod is gone: its

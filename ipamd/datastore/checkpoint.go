@@ -18,14 +18,17 @@ import (
 // "allocations":[Allocation...], "cooling":[{"ip":..., "until":...}]}, the
 // ENIs in ENI order with their blocks in the order they were added. An
 // allocation's ENI, device index and route table follow from the block
-// holding its address.
+// holding its address. While a Quarantine rule is in force the object also
+// has "quarantine":{"until":..., "within":[prefix...]} (within left out:
+// every address); an older reader ignores it.
 const checkpointVersion = 1
 
 type checkpointFile struct {
-	Version     int          `json:"version"`
-	ENIs        []ENI        `json:"enis"`
-	Allocations []Allocation `json:"allocations"`
-	Cooling     []coolRecord `json:"cooling"`
+	Version     int             `json:"version"`
+	ENIs        []ENI           `json:"enis"`
+	Allocations []Allocation    `json:"allocations"`
+	Cooling     []coolRecord    `json:"cooling"`
+	Quarantine  *QuarantineRule `json:"quarantine,omitempty"`
 }
 
 type coolRecord struct {
@@ -90,7 +93,11 @@ func (st *state) appendCheckpoint(buf []byte) ([]byte, error) {
 			}
 		}
 	}
-	return st.appendCooling(append(buf, `],"cooling":[`...)), nil
+	buf = st.appendCooling(append(buf, `],"cooling":[`...))
+	if q := st.quarantine; q != nil {
+		buf = append(append(buf, `,"quarantine":`...), q.frag...)
+	}
+	return append(buf, "}\n"...), nil
 }
 
 func (st *state) appendCooling(buf []byte) []byte {
@@ -114,7 +121,7 @@ func (st *state) appendCooling(buf []byte) []byte {
 			}
 		}
 	}
-	return append(buf, "]}\n"...)
+	return append(buf, ']')
 }
 
 // writeFileAtomic replaces path with data: a temp file in the same
@@ -239,6 +246,9 @@ func decodeCheckpoint(data []byte, now time.Time) (*state, LoadReport, error) {
 		if cooling {
 			rep.Cooling++
 		}
+	}
+	if err := st.restoreQuarantine(f.Quarantine, now); err != nil {
+		return nil, LoadReport{}, fmt.Errorf("%w: %w", ErrCorrupt, err)
 	}
 	return st, rep, nil
 }

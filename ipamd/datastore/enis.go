@@ -9,7 +9,8 @@ import (
 // another ENI has its network card and device index, or if a block
 // overlaps one the store has; ErrInvalid for a malformed ENI or block (not
 // a /32 or /28, outside the subnet, the ENI's primary address as a /32).
-// Addresses QuarantineAddrs holds start cooling until the hold ends.
+// Addresses QuarantineAddrs holds, or the Quarantine rule in force covers,
+// start cooling until the hold or the rule ends.
 func (s *Store) AddENI(e ENI) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -70,8 +71,9 @@ func (s *Store) removeENI(id string, force bool) ([]Allocation, error) {
 
 // AddBlocks adds /32 or /28 blocks to a known ENI, all or none: ErrNotFound
 // for an unknown ENI, ErrExists for a block overlapping one the store has,
-// ErrInvalid for a malformed block. Addresses QuarantineAddrs holds start
-// cooling until the hold ends.
+// ErrInvalid for a malformed block. Addresses QuarantineAddrs holds, or the
+// Quarantine rule in force covers, start cooling until the hold or the rule
+// ends.
 func (s *Store) AddBlocks(eniID string, blocks []netip.Prefix) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()

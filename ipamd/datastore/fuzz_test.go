@@ -26,6 +26,14 @@ func FuzzDecodeCheckpoint(f *testing.F) {
 	}
 	f.Add(good)
 	f.Add(good[:len(good)/3])
+	if _, err := s.Quarantine(QuarantineRule{Until: clk.Now().Add(time.Hour), Within: pfx("198.18.1.0/28")}); err != nil {
+		f.Fatal(err)
+	}
+	quarantined, err := os.ReadFile(path)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(quarantined)
 	f.Add([]byte(`{"version":1}`))
 	f.Add([]byte(`{"version":1,"enis":[{"id":"e","subnetCidr":"198.18.0.0/24","blocks":["198.18.0.0/28"]}],` +
 		`"allocations":[{"containerId":"c","ifName":"eth0","ip":"198.18.0.3","eni":"e"}],"cooling":[{"ip":"198.18.0.4","until":"2100-01-01T00:00:00Z"}]}`))

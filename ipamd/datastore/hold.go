@@ -89,8 +89,9 @@ func (st *state) holdSlot(b *block, off int, until time.Time) (undo func(), ok b
 }
 
 // applyHolds cools the addresses of new blocks that QuarantineAddrs holds
-// at now.
+// at now, or that the quarantine rule in force covers.
 func (st *state) applyHolds(bs []*block, now time.Time) {
+	st.applyQuarantine(bs, now)
 	if len(st.held) == 0 {
 		return
 	}

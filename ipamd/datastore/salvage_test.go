@@ -154,7 +154,7 @@ func TestQuarantine(t *testing.T) {
 	mustRelease(t, s, key(2))
 	st := s.Stats()
 	until := clk.Now().Add(time.Hour)
-	n, err := s.Quarantine(until)
+	n, err := s.Quarantine(QuarantineRule{Until: until})
 	if err != nil || n != st.Available {
 		t.Fatalf("Quarantine = %d, %v; want %d", n, err, st.Available)
 	}
@@ -164,7 +164,7 @@ func TestQuarantine(t *testing.T) {
 	if _, err := s.Assign(key(3), Pod{}); !errors.Is(err, ErrNoAddress) {
 		t.Fatalf("Assign during the quarantine = %v, want ErrNoAddress", err)
 	}
-	if n, err := s.Quarantine(clk.Now()); n != 0 || err != nil {
+	if n, err := s.Quarantine(QuarantineRule{Until: clk.Now()}); n != 0 || err != nil {
 		t.Errorf("Quarantine(now) = %d, %v; want nothing", n, err)
 	}
 	clk.Advance(time.Hour)
@@ -196,7 +196,7 @@ func TestRestoreAndQuarantineUndoOnFailedWrite(t *testing.T) {
 		t.Errorf("Cooling after a failed Restore = %v", c)
 	}
 	w.failNext(1)
-	if _, err := r.Quarantine(clk.Now().Add(time.Hour)); !errors.Is(err, ErrCheckpoint) {
+	if _, err := r.Quarantine(QuarantineRule{Until: clk.Now().Add(time.Hour)}); !errors.Is(err, ErrCheckpoint) {
 		t.Fatalf("Quarantine with a failing write = %v, want ErrCheckpoint", err)
 	}
 	sameSnapshot(t, "after a failed Quarantine", snap(r), before)

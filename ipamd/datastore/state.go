@@ -93,6 +93,9 @@ type state struct {
 	// held are addresses QuarantineAddrs keeps from pods until the time
 	// given, also when a block bringing them is added later (nil: none).
 	held map[netip.Addr]time.Time
+	// quarantine is the rule Quarantine set (nil: none); it is in the
+	// checkpoint.
+	quarantine *quarantine
 }
 
 func newState() *state {
