@@ -12,6 +12,7 @@ import (
 	"github.com/vpc-cni/vpc-cni/cloud"
 	"github.com/vpc-cni/vpc-cni/cloud/fake"
 	"github.com/vpc-cni/vpc-cni/ipamd/datastore"
+	"github.com/vpc-cni/vpc-cni/ipamd/hostnet"
 	hostfake "github.com/vpc-cni/vpc-cni/ipamd/hostnet/fake"
 	"github.com/vpc-cni/vpc-cni/ipamd/pool"
 )
@@ -45,6 +46,8 @@ type setup struct {
 	// ec2, if set, wraps the fake as the manager's EC2 API (to make a
 	// listing lag, say).
 	ec2 func(*fake.Cloud) cloud.ENIAPI
+	// host, if set, wraps the fake host as the manager's (to watch it).
+	host func(*hostfake.Host) hostnet.Host
 }
 
 // newEnv builds an env. Unless noSync, it syncs once, so the datastore
@@ -87,7 +90,11 @@ func newEnv(t *testing.T, mods ...func(*setup)) *env {
 	if s.ec2 != nil {
 		api = s.ec2(c)
 	}
-	e.m = New(Deps{EC2: api, Metadata: c.Metadata(), Store: e.store, Host: e.host, Log: log, Observer: e.obs}, o)
+	var host hostnet.Host = e.host
+	if s.host != nil {
+		host = s.host(e.host)
+	}
+	e.m = New(Deps{EC2: api, Metadata: c.Metadata(), Store: e.store, Host: host, Log: log, Observer: e.obs}, o)
 	e.m.pollMin, e.m.pollMax = time.Millisecond, 2*time.Millisecond
 	e.m.jitter = func() float64 { return 0 }
 	if s.decide != nil {

@@ -128,15 +128,20 @@ type Manager struct {
 	opts  Options
 
 	// Seams for tests: the policy, the jitter source, how fast waits poll,
-	// and the leaked-ENI cleanup's schedule.
+	// the leaked-ENI cleanup's schedule, and the quarantine's write.
 	decide           func(pool.Input) pool.Decision
 	jitter           func() float64
 	pollMin, pollMax time.Duration
 	cleanupFirst     time.Duration
 	cleanupEvery     time.Duration
+	quarantineAddrs  func(until time.Time, addrs []netip.Addr) (int, error) // the store's
 
 	wake   chan struct{}
 	passMu sync.Mutex // one pass or sync at a time
+	// unquarantined are the addresses of dropped allocations whose
+	// quarantine write failed, with until when to keep them from pods;
+	// guarded by passMu (only Sync uses them).
+	unquarantined map[netip.Addr]time.Time
 
 	mu       sync.Mutex
 	history  pool.History
@@ -175,9 +180,11 @@ func New(d Deps, o Options) *Manager {
 		decide: pool.Decide, jitter: randJitter,
 		pollMin: 100 * time.Millisecond, pollMax: time.Second,
 		cleanupFirst: cleanupFirstRun, cleanupEvery: cleanupInterval,
-		wake:     make(chan struct{}, 1),
-		backoffs: map[string]*backoff{},
-		released: map[netip.Prefix]releasedEntry{}, releasedENIs: map[string]releasedEntry{},
+		quarantineAddrs: d.Store.QuarantineAddrs,
+		wake:            make(chan struct{}, 1),
+		unquarantined:   map[netip.Addr]time.Time{},
+		backoffs:        map[string]*backoff{},
+		released:        map[netip.Prefix]releasedEntry{}, releasedENIs: map[string]releasedEntry{},
 		vpcCIDRs: slices.Clone(o.Instance.VPCCIDRs),
 	}
 }

@@ -83,11 +83,12 @@ func (r SyncReport) Log(l *slog.Logger) {
 // shows it, so neither's lag can take a live pod's address; a block the
 // manager released (or may have released) within ReconcileCooldown is not
 // added back, nor an ENI it released or dropped adopted again, so neither's
-// lag can hand out an address EC2 may have given to another node. The
-// addresses of the allocations it drops are quarantined for
-// DroppedQuarantine: should one come back to the node, the pod that held
-// it may still use it. The daemon calls it at startup; Run calls it every
-// SyncInterval.
+// lag can hand out an address EC2 may have given to another node. Every
+// removal comes before any addition, and the addresses of the allocations
+// it drops are quarantined for DroppedQuarantine right after each drop:
+// should one come back to the node (even in the same Sync), the pod that
+// held it may still use it (see quarantine.go). The daemon calls it at
+// startup; Run calls it every SyncInterval.
 func (m *Manager) Sync(ctx context.Context) (rep SyncReport, err error) {
 	m.passMu.Lock()
 	defer m.passMu.Unlock()
@@ -109,15 +110,12 @@ func (m *Manager) Sync(ctx context.Context) (rep SyncReport, err error) {
 	for _, md := range shown {
 		mdByID[md.ID] = md
 	}
-	var errs []error
-	for _, e := range m.store.ENIs() {
-		c, inEC2 := ec2ByID[e.ID]
+	errs := []error{m.flushQuarantine()} // before anything is added
+	kept, dropErrs := m.syncDrops(ctx, ec2ByID, mdByID, &rep)
+	errs = append(errs, dropErrs...)
+	for _, e := range kept {
 		md, inMD := mdByID[e.ID]
-		if gone(c, inEC2, inMD) {
-			errs = append(errs, m.dropENI(ctx, e, &rep))
-			continue
-		}
-		errs = append(errs, m.syncBlocks(ctx, e, c, md, inMD, &rep))
+		errs = append(errs, m.syncAdds(ctx, e, ec2ByID[e.ID], md, inMD, &rep))
 	}
 	now := m.now()
 	for _, c := range attached {
@@ -125,8 +123,26 @@ func (m *Manager) Sync(ctx context.Context) (rep SyncReport, err error) {
 			errs = append(errs, m.adopt(ctx, c, mdByID, &rep))
 		}
 	}
-	errs = append(errs, m.quarantineDropped(rep.Dropped))
 	return rep, errors.Join(errs...)
+}
+
+// syncDrops removes from the datastore the managed ENIs that have left the
+// instance and the blocks the cloud no longer has, quarantining the
+// addresses of the allocations each drop takes; it returns the ENIs kept.
+func (m *Manager) syncDrops(ctx context.Context, ec2ByID map[string]cloud.ENI, mdByID map[string]cloud.ENIMetadata,
+	rep *SyncReport,
+) (kept []datastore.ENI, errs []error) {
+	for _, e := range m.store.ENIs() {
+		c, inEC2 := ec2ByID[e.ID]
+		md, inMD := mdByID[e.ID]
+		if gone(c, inEC2, inMD) {
+			errs = append(errs, m.dropENI(ctx, e, rep))
+			continue
+		}
+		errs = append(errs, m.dropLost(e, c, md, inMD, rep))
+		kept = append(kept, e)
+	}
+	return kept, errs
 }
 
 // syncVPCCIDRs notes the VPC's CIDR blocks as the primary ENI's metadata
@@ -165,23 +181,6 @@ func sameCIDRs(a, b []netip.Prefix) bool {
 	return slices.Equal(slices.Compact(sorted(a)), slices.Compact(sorted(b)))
 }
 
-// quarantineDropped keeps the addresses of dropped allocations from pods
-// for DroppedQuarantine should they come back to the node: the pods that
-// held them may still be using them.
-func (m *Manager) quarantineDropped(dropped []datastore.Allocation) error {
-	if len(dropped) == 0 {
-		return nil
-	}
-	addrs := make([]netip.Addr, len(dropped))
-	for i, a := range dropped {
-		addrs[i] = a.IP
-	}
-	if _, err := m.store.QuarantineAddrs(m.now().Add(m.opts.DroppedQuarantine), addrs); err != nil {
-		return fmt.Errorf("sync: quarantine the addresses of dropped allocations: %w", err)
-	}
-	return nil
-}
-
 // gone reports whether a managed ENI has left the instance: EC2 lists it
 // detaching, or neither EC2 nor metadata shows it attached.
 func gone(c cloud.ENI, inEC2, inMD bool) bool {
@@ -201,43 +200,55 @@ func (m *Manager) dropENI(ctx context.Context, e datastore.ENI, rep *SyncReport)
 	if err != nil {
 		return fmt.Errorf("sync: drop %s: %w", e.ID, err)
 	}
+	qerr := m.quarantine(dropped)
 	m.noteReleasedENI(e.ID, false) // a lagging listing may show it a while yet
 	rep.RemovedENIs = append(rep.RemovedENIs, e.ID)
 	rep.Dropped = append(rep.Dropped, dropped...)
 	if err := m.host.TeardownENI(ctx, m.hostENI(e)); err != nil {
-		return fmt.Errorf("sync: tear down %s on the host: %w", e.ID, err)
+		return errors.Join(qerr, fmt.Errorf("sync: tear down %s on the host: %w", e.ID, err))
 	}
-	return nil
+	return qerr
 }
 
-// syncBlocks reconciles a managed ENI's blocks with EC2 (c) and metadata
-// (md, when inMD), and sets it up on the host again.
-func (m *Manager) syncBlocks(ctx context.Context, e datastore.ENI, c cloud.ENI, md cloud.ENIMetadata, inMD bool,
-	rep *SyncReport,
-) error {
+// dropLost removes from the datastore the blocks of a managed ENI that
+// neither EC2 (c) nor metadata (md, when inMD) shows any more, and
+// quarantines the addresses of the allocations that drops.
+func (m *Manager) dropLost(e datastore.ENI, c cloud.ENI, md cloud.ENIMetadata, inMD bool, rep *SyncReport) error {
 	inCloud := blocksOf(c)
-	var lost, found []netip.Prefix
+	var lost []netip.Prefix
 	for _, b := range e.Blocks {
 		if !slices.Contains(inCloud, b) && !(inMD && shows(md, b)) {
 			lost = append(lost, b)
 		}
 	}
+	if len(lost) == 0 {
+		return nil
+	}
+	dropped, err := m.store.DropBlocks(e.ID, lost)
+	if err != nil {
+		return fmt.Errorf("sync %s: %w", e.ID, err)
+	}
+	rep.removed(e.ID, lost)
+	rep.Dropped = append(rep.Dropped, dropped...)
+	return m.quarantine(dropped)
+}
+
+// syncAdds adds to a managed ENI the blocks EC2 (c) and metadata (md,
+// when inMD) both show that the datastore lacks (except those released
+// lately, and those holding an address whose quarantine is pending), and
+// sets the ENI up on the host again.
+func (m *Manager) syncAdds(ctx context.Context, e datastore.ENI, c cloud.ENI, md cloud.ENIMetadata, inMD bool,
+	rep *SyncReport,
+) error {
+	var found []netip.Prefix
 	now := m.now()
-	for _, b := range inCloud {
+	for _, b := range blocksOf(c) {
 		if !slices.Contains(e.Blocks, b) && inMD && shows(md, b) && !m.recentlyReleased(b, now) {
 			found = append(found, b)
 		}
 	}
 	var errs []error
-	if len(lost) > 0 {
-		dropped, err := m.store.DropBlocks(e.ID, lost)
-		if err == nil {
-			rep.removed(e.ID, lost)
-			rep.Dropped = append(rep.Dropped, dropped...)
-		}
-		errs = append(errs, err)
-	}
-	if len(found) > 0 {
+	if found = m.addable(found); len(found) > 0 {
 		err := m.store.AddBlocks(e.ID, found)
 		if err == nil {
 			rep.added(e.ID, found)
@@ -282,6 +293,7 @@ func (m *Manager) adopt(ctx context.Context, c cloud.ENI, mdByID map[string]clou
 			blocks = append(blocks, b)
 		}
 	}
+	blocks = m.addable(blocks) // a later Sync adds the others
 	e := datastore.ENI{
 		ID: c.ID, MAC: c.MAC, DeviceIndex: c.Attachment.DeviceIndex, NetworkCard: c.Attachment.NetworkCard,
 		Primary: c.ID == m.opts.Instance.PrimaryENI, SubnetID: c.SubnetID, SubnetCIDR: md.SubnetCIDR,
