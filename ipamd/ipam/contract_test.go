@@ -7,3 +7,10 @@ import (
 
 // The pool manager is the service's Pool.
 var _ ipam.Pool = (*manager.Manager)(nil)
+
+// It tells the class of its cause, and the cause, class and permanence
+// at once.
+var (
+	_ ipam.BlockedClasser = (*manager.Manager)(nil)
+	_ ipam.BlockedStater  = (*manager.Manager)(nil)
+)

@@ -64,7 +64,8 @@ type ExhaustedError struct {
 	Permanent bool
 	// Class is the cause as a short fixed word (subnet-exhausted,
 	// eni-limit, max-pods, throttled, ...) from a pool that tells it
-	// (BlockedClasser); empty when the pool was growing or does not tell.
+	// (BlockedStater, or BlockedClasser); empty when the pool was growing
+	// or does not tell.
 	// FailureOf labels the failure with it.
 	Class string
 }

@@ -39,6 +39,14 @@ type BlockedClasser interface {
 	BlockedClass() string
 }
 
+// BlockedStater is an optional interface of a Pool (manager.Manager): what
+// Blocked and BlockedClasser tell, read at once, so that the cause, its
+// class and its permanence cannot disagree (the pool's state may change
+// between two reads). The service prefers it to the two.
+type BlockedStater interface {
+	BlockedState() (cause, class string, permanent bool)
+}
+
 // Options configure a Service.
 type Options struct {
 	// Node is what every ADD result carries (SetNode replaces it).
@@ -183,17 +191,27 @@ func (s *Service) waitFor(ctx context.Context) time.Duration {
 // exhausted is the error of an ADD that waited in vain, with the pool
 // manager's account of why.
 func (s *Service) exhausted(waited time.Duration) error {
-	cause, permanent := s.pool.Blocked()
+	cause, class, permanent := s.blocked()
 	if cause == "" {
 		cause = fmt.Sprintf("the pool is growing; no address became available within %s",
 			waited.Round(time.Millisecond))
 		return &ExhaustedError{Cause: cause}
 	}
-	e := &ExhaustedError{Cause: cause, Permanent: permanent}
-	if c, ok := s.pool.(BlockedClasser); ok {
-		e.Class = c.BlockedClass()
+	return &ExhaustedError{Cause: cause, Permanent: permanent, Class: class}
+}
+
+// blocked is the pool's account of why it cannot grow: from one read
+// (BlockedStater) when the pool offers it, else from Blocked and, if the
+// pool tells it, BlockedClass.
+func (s *Service) blocked() (cause, class string, permanent bool) {
+	if p, ok := s.pool.(BlockedStater); ok {
+		return p.BlockedState()
 	}
-	return e
+	cause, permanent = s.pool.Blocked()
+	if c, ok := s.pool.(BlockedClasser); ok && cause != "" {
+		class = c.BlockedClass()
+	}
+	return cause, class, permanent
 }
 
 func wrapAssign(err error) error {

@@ -256,6 +256,9 @@ func TestBlockedCauses(t *testing.T) {
 			if got := m.BlockedClass(); got != tc.wantClass {
 				t.Errorf("BlockedClass() = %q, want %q", got, tc.wantClass)
 			}
+			if c, cl, p := m.BlockedState(); c != tc.want || cl != tc.wantClass || p != tc.wantPermanent {
+				t.Errorf("BlockedState() = %q, %q, %v; want %q, %q, %v", c, cl, p, tc.want, tc.wantClass, tc.wantPermanent)
+			}
 		})
 	}
 }

@@ -33,12 +33,22 @@ func (m *Manager) Blocked() (cause string, permanent bool) {
 // BlockedClass is the class of what Blocked reports, to label failures in
 // metrics: ClassThrottled, ClassSubnetExhausted, ClassPrefixFragmented,
 // ClassENILimit, ClassAddressLimit, ClassMaxPods, ClassMaxENI or
-// ClassOther; "" when Blocked reports nothing.
+// ClassOther; "" when Blocked reports nothing. Blocked and BlockedClass
+// are two reads: the state may change in between, so a caller that needs
+// both takes BlockedState.
 func (m *Manager) BlockedClass() string { return m.blocked().class }
 
-// blocked is what Blocked and BlockedClass report: the policy's limit if
-// it names one, else the first backoff holding growth back while the pool
-// is short.
+// BlockedState is what Blocked and BlockedClass report, read at once under
+// one lock: the cause, its class and whether it is permanent always
+// agree.
+func (m *Manager) BlockedState() (cause, class string, permanent bool) {
+	b := m.blocked()
+	return b.cause, b.class, b.permanent
+}
+
+// blocked is what Blocked, BlockedClass and BlockedState report, read
+// under one lock: the policy's limit if it names one, else the first
+// backoff holding growth back while the pool is short.
 func (m *Manager) blocked() blockage {
 	m.mu.Lock()
 	defer m.mu.Unlock()

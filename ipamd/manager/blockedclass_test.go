@@ -1,6 +1,8 @@
 package manager
 
 import (
+	"errors"
+	"sync"
 	"testing"
 
 	"github.com/vpc-cni/vpc-cni/cloud"
@@ -38,5 +40,38 @@ func TestPolicyClass(t *testing.T) {
 				t.Errorf("BlockedClass() = %q for %q, want %q", got, d.Blocked, tc.want)
 			}
 		})
+	}
+}
+
+// TestBlockedStateConsistent: while the pool's state flips between a
+// policy limit and a backoff, every BlockedState gives a cause and a class
+// that belong together.
+func TestBlockedStateConsistent(t *testing.T) {
+	lim, _ := cloud.BuiltinInstanceType("m5.large")
+	m := New(Deps{}, Options{Limits: pool.Limits{Type: lim, MaxENIs: 3, MaxPods: 29}})
+	m.failed(ClassThrottled, pool.AssignIPs, "subnet-1", errors.New("slow down"), epoch)
+	limit := pool.Decision{Short: 4, Blocked: "max pods reached (29)", BlockedBy: pool.LimitMaxPods}
+	short := pool.Decision{Short: 4}
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for i := 0; ; i++ {
+			select {
+			case <-done:
+				return
+			default:
+			}
+			m.mu.Lock()
+			m.last = [2]pool.Decision{limit, short}[i%2]
+			m.mu.Unlock()
+		}
+	})
+	defer func() { close(done); wg.Wait() }()
+	want := map[string]string{"max pods reached (29)": ClassMaxPods, "EC2 throttling; retrying": ClassThrottled}
+	for range 2000 {
+		cause, class, _ := m.BlockedState()
+		if want[cause] != class {
+			t.Fatalf("BlockedState() = %q, %q: the class is not the cause's", cause, class)
+		}
 	}
 }
