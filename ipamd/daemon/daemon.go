@@ -108,6 +108,11 @@ type Deps struct {
 	// introspection; nil: time.Now.
 	Now    func() time.Time
 	Tuning Tuning
+	// WriteCheckpoint writes the checkpoint's bytes to its path so that
+	// the file holds the old or the new checkpoint whatever crashes; nil:
+	// the datastore's (temp file, fsync, rename). Tests replace it to fail
+	// writes, or to stop ipamd at a given write as a crash would.
+	WriteCheckpoint func(path string, data []byte) error
 	// OnReady, if set, is called once ipamd serves, with where.
 	OnReady func(Endpoints)
 }
@@ -138,7 +143,7 @@ type daemon struct {
 	limits  pool.Limits
 	store   *datastore.Store
 	loaded  datastore.LoadReport
-	foreign bool // the checkpoint was another instance's
+	foreign bool // the checkpoint was another instance's (loaded.Corrupt says so)
 	metrics *metrics.Metrics
 	mgr     *manager.Manager
 	svc     *ipam.Service

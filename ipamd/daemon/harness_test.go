@@ -207,6 +207,8 @@ type node struct {
 	cfg   config.Config
 	host  *hostfake.Host
 	tune  daemon.Tuning
+	// write, if set, writes the checkpoint (Deps.WriteCheckpoint).
+	write func(path string, data []byte) error
 }
 
 func newNode(t testing.TB, c *cloudEnv, env map[string]string) *node {
@@ -245,8 +247,9 @@ func (n *node) tryStart() (*running, error) {
 	ready := make(chan daemon.Endpoints, 1)
 	deps := daemon.Deps{
 		EC2: api, Metadata: md, Host: n.host, Registry: reg, Tuning: n.tune,
-		Log:     slog.New(slog.NewJSONHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug})),
-		OnReady: func(ep daemon.Endpoints) { ready <- ep },
+		Log:             slog.New(slog.NewJSONHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug})),
+		OnReady:         func(ep daemon.Endpoints) { ready <- ep },
+		WriteCheckpoint: n.write,
 	}
 	go func() { r.done <- daemon.Run(ctx, n.cfg, deps) }()
 	select {

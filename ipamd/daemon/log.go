@@ -20,6 +20,7 @@ const (
 	logKeyAllocations   = "allocations"
 	logKeyCooling       = "cooling"
 	logKeySkipped       = "skipped"
+	logKeyWhole         = "whole"
 	logKeyQuarantined   = "quarantined"
 	logKeyUntil         = "until"
 	logKeyScope         = "scope"

@@ -42,9 +42,10 @@ func NewLogger(c config.Config, w io.Writer) *slog.Logger {
 	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: c.SlogLevel()}))
 }
 
-// storeOptions: the checkpoint in VPC_CNI_STATE_DIR, IP_COOLDOWN_PERIOD.
-func storeOptions(c config.Config, now func() time.Time) datastore.Options {
-	return datastore.Options{Path: c.CheckpointPath(), Cooldown: c.IPCooldown, Now: now}
+// storeOptions: the checkpoint in VPC_CNI_STATE_DIR, IP_COOLDOWN_PERIOD;
+// a checkpoint whose primary ENI is not the instance's is another's.
+func storeOptions(c config.Config, inst cloud.Instance, now func() time.Time) datastore.Options {
+	return datastore.Options{Path: c.CheckpointPath(), Cooldown: c.IPCooldown, Now: now, PrimaryENI: inst.PrimaryENI}
 }
 
 // maxPodsOptions: ENABLE_PREFIX_DELEGATION, MAX_ENI.

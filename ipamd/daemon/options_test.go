@@ -52,7 +52,7 @@ func build(c config.Config) built {
 	t := Tuning{}.withDefaults()
 	limits := pool.Limits{MaxENIs: 3, MaxPods: 29}
 	b := built{
-		store:   storeOptions(c, time.Now),
+		store:   storeOptions(c, testInst, time.Now),
 		maxPods: maxPodsOptions(c),
 		manager: managerOptions(c, t, testInst, limits, time.Now, nil),
 		snat:    snatConfig(c, testInst, testInst.VPCCIDRs),

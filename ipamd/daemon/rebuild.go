@@ -11,45 +11,44 @@ import (
 	"github.com/vpc-cni/vpc-cni/ipamd/datastore"
 )
 
-// rebuild completes a datastore rebuilt from the cloud after a corrupt
-// checkpoint: it restores the allocations and cooldowns that can be
-// salvaged from the file set aside and quarantines the node's addresses,
-// unless the whole file could be read and the reconciliation found
-// every block its allocations need. Nothing is salvaged from another
-// instance's checkpoint, and everything is quarantined.
-//
-// The quarantine is a rule the datastore keeps (in the checkpoint): it
-// cools the free addresses the store has now, and those that ENIs and
-// blocks the reconciliation could not add yet bring later (syncErr: EC2
-// was unreachable, or an ENI could not be adopted), until its end. It
-// covers the addresses metadata shows on the instance's ENIs, so that
-// the addresses the pool grows meanwhile serve pods at once; when
-// metadata cannot be read it covers every address.
-func (d *daemon) rebuild(ctx context.Context, syncErr error) error {
-	if !d.foreign {
-		complete, err := d.salvage()
-		if err != nil || (complete && syncErr == nil) {
-			return err
-		}
-	}
+// quarantine starts the rebuild of the datastore after a corrupt
+// checkpoint, or another instance's: before anything else is written it
+// sets a quarantine rule, in the write that replaces the damaged file
+// (Load kept a copy). Running pods whose allocation was lost may hold any
+// address the node has, so the rule cools each one that enters the store
+// until its end: those the reconciliation adopts now, and those of ENIs and
+// blocks it can only add later (EC2 unreachable, an ENI not adopted). It
+// covers the addresses metadata shows on the instance's ENIs, so that the
+// addresses the pool grows meanwhile serve pods at once; when metadata
+// cannot be read, every address. A crash before the write finds the
+// damaged file again and starts over; after it, the next start restores
+// the rule. A failed write stops ipamd.
+func (d *daemon) quarantine(ctx context.Context) error {
 	within := d.quarantineScope(ctx)
 	until := d.now().Add(d.tune.Quarantine)
-	n, err := d.store.Quarantine(datastore.QuarantineRule{Until: until, Within: within})
-	if err != nil {
-		return fmt.Errorf("rebuild the datastore: %w", err)
+	if _, err := d.store.Quarantine(datastore.QuarantineRule{Until: until, Within: within}); err != nil {
+		return fmt.Errorf("rebuild the datastore: %w (check that %s is writable by ipamd)", err, d.cfg.StateDir)
 	}
-	why := "the checkpoint could not be read whole"
-	switch {
-	case d.foreign:
+	why := "the checkpoint is corrupt: pods whose allocation cannot be salvaged may hold some"
+	if d.foreign {
 		why = "the checkpoint was another instance's: this node's own is lost"
-	case syncErr != nil:
-		why = "the reconciliation with the cloud failed: what was salvaged could not all be restored"
 	}
-	d.log.Error("the node's free addresses are quarantined, since pods still running may hold some, also those "+
-		"of ENIs and blocks found later; they return to the pool when the quarantine ends (drain the node to "+
-		"reclaim them sooner)", logKeyReason, why, logKeyQuarantined, n, logKeyUntil, until,
-		logKeyScope, scopeWords(within))
+	d.log.Error("the node's addresses are quarantined, since pods still running may hold some; they return to the "+
+		"pool when the quarantine ends (drain the node to reclaim them sooner), and the pool grows other "+
+		"addresses meanwhile", logKeyReason, why, logKeyUntil, until, logKeyScope, scopeWords(within))
 	return nil
+}
+
+// rebuild completes the rebuild, once the reconciliation has added what
+// the cloud shows: it restores the allocations and cooldowns that can be
+// salvaged from the corrupt checkpoint (nothing from another instance's,
+// whose pods run elsewhere). A salvaged allocation takes its address back
+// from the quarantine; the other addresses stay quarantined.
+func (d *daemon) rebuild() error {
+	if d.foreign {
+		return nil
+	}
+	return d.salvage()
 }
 
 // quarantineScope is what the rebuild's quarantine covers: the blocks the
@@ -101,9 +100,8 @@ func scopeWords(within []netip.Prefix) string {
 	return fmt.Sprintf("%d blocks of the instance's ENIs", len(within))
 }
 
-// salvage restores what can be read of the corrupt checkpoint set aside;
-// complete says whether it was read whole.
-func (d *daemon) salvage() (complete bool, err error) {
+// salvage restores what can be read of the corrupt checkpoint.
+func (d *daemon) salvage() error {
 	data, err := os.ReadFile(d.loaded.CorruptPath)
 	if err != nil {
 		d.log.Error("could not read the corrupt checkpoint back; nothing salvaged", logKeyPath, d.loaded.CorruptPath,
@@ -112,12 +110,12 @@ func (d *daemon) salvage() (complete bool, err error) {
 	sal := datastore.Salvage(data)
 	rep, err := d.store.Restore(sal.Allocations, sal.Cooling)
 	if err != nil {
-		return false, fmt.Errorf("rebuild the datastore: %w", err)
+		return fmt.Errorf("rebuild the datastore: %w", err)
 	}
 	for _, s := range rep.Skipped {
 		d.log.Warn("a salvaged allocation or cooldown does not fit the cloud's state; left out", logKeyError, s.Error())
 	}
 	d.log.Warn("salvaged from the corrupt checkpoint", logKeyAllocations, rep.Allocations, logKeyCooling, rep.Cooling,
-		logKeySkipped, len(rep.Skipped))
-	return sal.Complete, nil
+		logKeySkipped, len(rep.Skipped), logKeyWhole, sal.Complete)
+	return nil
 }

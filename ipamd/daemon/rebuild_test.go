@@ -1,9 +1,13 @@
 package daemon_test
 
 import (
+	"bytes"
 	"errors"
+	"fmt"
 	"net/netip"
 	"os"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -131,6 +135,65 @@ func TestRebuildQuarantineOutlivesAFailedSync(t *testing.T) {
 					t.Errorf("address %s, which the pool grew after the crash, is quarantined", ip)
 				}
 			}
+		})
+	}
+}
+
+// crashAfterWrites is a checkpoint writer that writes the first n
+// checkpoints (temp file and rename) and then fails every write, as if
+// ipamd had died at that point: nothing more reaches the disk.
+func crashAfterWrites(n int) func(path string, data []byte) error {
+	var mu sync.Mutex
+	return func(path string, data []byte) error {
+		mu.Lock()
+		defer mu.Unlock()
+		if n <= 0 {
+			return errors.New("simulated crash: the write never happened")
+		}
+		n--
+		tmp := path + ".test-tmp"
+		if err := os.WriteFile(tmp, data, 0o600); err != nil {
+			return err
+		}
+		return os.Rename(tmp, path)
+	}
+}
+
+// TestRebuildSurvivesACrash (B4): ipamd dies during the rebuild of a
+// corrupt checkpoint, before the write that carries the quarantine, or
+// right after it. The next start finds the corrupt checkpoint again and
+// rebuilds once more, or finds the quarantine: either way no address a pod
+// may still hold is handed out.
+func TestRebuildSurvivesACrash(t *testing.T) {
+	for _, writes := range []int{0, 1} {
+		t.Run(fmt.Sprintf("after %d writes", writes), func(t *testing.T) {
+			t.Parallel()
+			n, old := crashWithPods(t)
+			garbage, err := os.ReadFile(n.cfg.CheckpointPath())
+			if err != nil {
+				t.Fatal(err)
+			}
+			n.tune.StartupWait = 200 * time.Millisecond
+			n.write = crashAfterWrites(writes)
+			r, err := n.tryStart()
+			switch {
+			case writes == 0 && err == nil:
+				t.Fatal("ipamd served a rebuild whose quarantine it could not write")
+			case writes == 0 && !strings.Contains(err.Error(), "rebuild the datastore"):
+				t.Errorf("the error does not say what failed: %v", err)
+			case err == nil:
+				_ = r.stop()
+			}
+			if writes == 0 {
+				if kept, err := os.ReadFile(n.cfg.CheckpointPath()); err != nil || !bytes.Equal(kept, garbage) {
+					t.Fatalf("after a crash before the quarantine was written the checkpoint is not the corrupt one: %v", err)
+				}
+			}
+			n.write = nil
+			r = n.start()
+			r.assertQuarantined(old)
+			r.waitSteady()
+			r.assertMatchesCloud()
 		})
 	}
 }

@@ -7,7 +7,6 @@ import (
 	"net/netip"
 	"os"
 	"slices"
-	"strconv"
 
 	"github.com/vpc-cni/vpc-cni/cloud"
 	"github.com/vpc-cni/vpc-cni/ipamd/datastore"
@@ -29,7 +28,7 @@ func (d *daemon) startup(ctx context.Context) error {
 	if err := d.learnInstance(ctx); err != nil {
 		return err
 	}
-	if err := d.openStore(); err != nil {
+	if err := d.openStore(ctx); err != nil {
 		return err
 	}
 	if err := d.wire(); err != nil {
@@ -38,12 +37,12 @@ func (d *daemon) startup(ctx context.Context) error {
 	if err := d.setupHost(ctx); err != nil {
 		return err
 	}
-	syncErr := d.reconcile(ctx)
+	d.reconcile(ctx)
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("startup: %w", err)
 	}
 	if d.loaded.Corrupt != nil {
-		if err := d.rebuild(ctx, syncErr); err != nil {
+		if err := d.rebuild(); err != nil {
 			return err
 		}
 	}
@@ -113,67 +112,45 @@ func (d *daemon) instanceType(ctx context.Context, name string) (cloud.InstanceT
 	return l, nil
 }
 
-// openStore restores the checkpoint. A corrupt one is logged loudly, set
-// aside by the datastore, and the store starts empty, to be rebuilt.
-func (d *daemon) openStore() error {
+// openStore restores the checkpoint. A corrupt one, or another
+// instance's, is logged loudly and the store starts empty, to be rebuilt;
+// before anything else is written, the quarantine of the rebuild replaces
+// it on disk (a copy is kept), so that a crash at any point of the rebuild
+// finds either the same file again or the quarantine.
+func (d *daemon) openStore(ctx context.Context) error {
 	path := d.cfg.CheckpointPath()
 	if err := os.MkdirAll(d.cfg.StateDir, 0o700); err != nil {
 		return fmt.Errorf("create the state directory: %w", err)
 	}
-	d.store = datastore.New(storeOptions(d.cfg, d.now))
+	opts := storeOptions(d.cfg, d.inst, d.now)
+	if d.deps.WriteCheckpoint != nil {
+		opts.WriteFile = d.deps.WriteCheckpoint
+	}
+	d.store = datastore.New(opts)
 	rep, err := d.store.Load()
 	if err != nil {
 		return fmt.Errorf("restore the checkpoint: %w (check that %s is readable and writable by ipamd)", err, d.cfg.StateDir)
 	}
 	d.loaded = rep
-	if rep.Corrupt != nil {
-		d.log.Error("THE CHECKPOINT IS CORRUPT: it was set aside and the datastore is rebuilt from the cloud, "+
-			"with what can be salvaged from it", logKeyPath, path, logKeyAside, rep.CorruptPath, logKeyError, rep.Corrupt.Error())
+	if rep.Corrupt == nil {
+		d.log.Info("restored the checkpoint", logKeyPath, path, logKeyENIs, rep.ENIs,
+			logKeyAllocations, rep.Allocations, logKeyCooling, rep.Cooling)
+		if q, ok := d.store.Quarantined(); ok {
+			d.log.Warn("a quarantine set by an earlier rebuild is in force", logKeyUntil, q.Until,
+				logKeyScope, scopeWords(q.Within))
+		}
 		return nil
 	}
-	if err := foreignCheckpoint(d.store.ENIs(), d.inst); err != nil {
-		return d.setAsideForeign(path, err)
+	d.foreign = errors.Is(rep.Corrupt, datastore.ErrForeign)
+	if d.foreign {
+		d.log.Error("THE CHECKPOINT IS ANOTHER INSTANCE'S (a state directory copied or shared between nodes?): the "+
+			"datastore is rebuilt from the cloud", logKeyPath, path, logKeyAside, rep.CorruptPath,
+			logKeyInstance, d.inst.ID, logKeyError, rep.Corrupt.Error())
+	} else {
+		d.log.Error("THE CHECKPOINT IS CORRUPT: the datastore is rebuilt from the cloud, with what can be salvaged "+
+			"from it", logKeyPath, path, logKeyAside, rep.CorruptPath, logKeyError, rep.Corrupt.Error())
 	}
-	d.log.Info("restored the checkpoint", logKeyPath, path, logKeyENIs, rep.ENIs,
-		logKeyAllocations, rep.Allocations, logKeyCooling, rep.Cooling)
-	return nil
-}
-
-// errForeign: the checkpoint was written on another instance.
-var errForeign = errors.New("the checkpoint is another instance's")
-
-// foreignCheckpoint says why a restored checkpoint is not this instance's:
-// its primary ENI is not this instance's. (A checkpoint without a primary
-// ENI holds nothing the reconciliation would keep.)
-func foreignCheckpoint(enis []datastore.ENI, inst cloud.Instance) error {
-	for _, e := range enis {
-		if e.Primary && e.ID != inst.PrimaryENI {
-			return fmt.Errorf("%w: %w: its primary ENI is %s, and this instance's (%s) is %s",
-				datastore.ErrCorrupt, errForeign, e.ID, inst.ID, inst.PrimaryENI)
-		}
-	}
-	return nil
-}
-
-// setAsideForeign treats a checkpoint written on another instance as
-// corrupt: the reconciliation would keep its primary ENI's addresses (the
-// primary ENI never leaves) and hand them out. The file is moved aside and
-// the store starts empty; rebuild salvages nothing from it (its pods run
-// elsewhere) and quarantines what the cloud shows (this node's own pods
-// are recorded nowhere).
-func (d *daemon) setAsideForeign(path string, cause error) error {
-	aside := path + ".foreign-" + strconv.FormatInt(d.now().Unix(), 10)
-	if err := os.Rename(path, aside); err != nil {
-		return fmt.Errorf("set aside the checkpoint of another instance: %w", err)
-	}
-	if _, err := d.store.Load(); err != nil {
-		return fmt.Errorf("restore the checkpoint: %w", err)
-	}
-	d.loaded = datastore.LoadReport{Corrupt: cause, CorruptPath: aside}
-	d.foreign = true
-	d.log.Error("THE CHECKPOINT IS ANOTHER INSTANCE'S (a state directory copied or shared between nodes?): it was "+
-		"set aside and the datastore is rebuilt from the cloud", logKeyPath, path, logKeyAside, aside, logKeyError, cause.Error())
-	return nil
+	return d.quarantine(ctx)
 }
 
 // wire builds the metrics, the pool manager and the IPAM service.
@@ -215,8 +192,8 @@ func (d *daemon) setupHost(ctx context.Context) error {
 // reconcile runs the manager's Sync, retried for a while: it adopts ENIs
 // attached but unknown and drops blocks the cloud no longer has. If the
 // cloud stays unreachable ipamd serves what it restored; the manager
-// retries the reconciliation soon. It returns the last Sync's error.
-func (d *daemon) reconcile(ctx context.Context) error {
+// retries the reconciliation soon.
+func (d *daemon) reconcile(ctx context.Context) {
 	err := d.retry(ctx, "reconcile the datastore with the cloud", func(ctx context.Context) error {
 		rep, err := d.mgr.Sync(ctx)
 		rep.Log(d.log)
@@ -226,7 +203,6 @@ func (d *daemon) reconcile(ctx context.Context) error {
 		d.log.Error("could not reconcile the datastore with the cloud at startup; serving what was restored, "+
 			"the pool manager retries", logKeyError, err.Error())
 	}
-	return err
 }
 
 // releaseGonePods releases the allocations whose pod is gone: its

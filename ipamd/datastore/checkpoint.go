@@ -46,6 +46,7 @@ func (s *Store) save() error {
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrCheckpoint, err)
 	}
+	s.damaged = false
 	return nil
 }
 
@@ -169,15 +170,21 @@ func syncDir(dir string) error {
 }
 
 // Load restores the checkpoint, if any, replacing what the store holds. A
-// missing file is an empty store; a corrupt or truncated one is reported
-// in the LoadReport (not an error), moved aside to <path>.corrupt-<unix
-// time>, and the store starts empty, to be rebuilt from the cloud and the
-// host. Only an I/O failure is an error. Memory-only stores load nothing.
+// missing file is an empty store. A corrupt or truncated one, or one of
+// another instance (its primary ENI is not Options.PrimaryENI), is reported
+// in the LoadReport (not an error) and the store starts empty, to be
+// rebuilt from the cloud and the host; a copy is kept for forensics at
+// <path>.corrupt-<unix time> (or .foreign-), a hard link, and the file
+// stays where it is until the store's next write replaces it: a crash
+// before then finds it again, and the rebuild is done again. The caller's
+// first write should thus be the one that makes the rebuild safe
+// (Quarantine). Only an I/O failure is an error. Memory-only stores load
+// nothing.
 func (s *Store) Load() (LoadReport, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	defer s.notify()
-	s.st = newState()
+	s.st, s.damaged = newState(), false
 	path := s.opts.Path
 	if path == "" {
 		return LoadReport{}, nil
@@ -195,14 +202,70 @@ func (s *Store) Load() (LoadReport, error) {
 	now := s.now()
 	st, rep, cerr := decodeCheckpoint(data, now)
 	if cerr == nil {
+		cerr = st.foreignTo(s.opts.PrimaryENI)
+	}
+	if cerr == nil {
 		s.st = st
 		return rep, nil
 	}
-	aside := path + ".corrupt-" + strconv.FormatInt(now.Unix(), 10)
-	if err := os.Rename(path, aside); err != nil {
-		return LoadReport{}, fmt.Errorf("load checkpoint: move corrupt checkpoint aside: %w", err)
+	kind := "corrupt"
+	if errors.Is(cerr, ErrForeign) {
+		kind = "foreign"
 	}
+	aside, err := setAside(path, kind, now, data)
+	if err != nil {
+		return LoadReport{}, fmt.Errorf("load checkpoint: keep a copy of the %s checkpoint: %w", kind, err)
+	}
+	s.damaged = true
 	return LoadReport{Corrupt: cerr, CorruptPath: aside}, nil
+}
+
+// foreignTo says why a checkpoint is not the instance's whose primary ENI
+// is primary (none given: any instance's): its primary ENI is another.
+// Restored, it would keep that ENI's addresses for good (a primary ENI never
+// leaves its instance, so the reconciliation never drops it) and hand them
+// out. A checkpoint without a primary ENI holds nothing the reconciliation
+// would keep.
+func (st *state) foreignTo(primary string) error {
+	if primary == "" {
+		return nil
+	}
+	for _, e := range st.order {
+		if e.eni.Primary && e.eni.ID != primary {
+			return fmt.Errorf("%w: %w: its primary ENI is %s, this instance's is %s", ErrCorrupt, ErrForeign, e.eni.ID, primary)
+		}
+	}
+	return nil
+}
+
+// maxAsideCopies bounds the copies of damaged checkpoints kept in one
+// second (a crash loop would otherwise add one per start).
+const maxAsideCopies = 10
+
+// setAside keeps a copy of the checkpoint at path, whose content is data,
+// at <path>.<kind>-<unix time> (-2, -3, ... after it when taken): a hard
+// link, or a copy where the file system has none. The checkpoint stays
+// where it is.
+func setAside(path, kind string, now time.Time, data []byte) (string, error) {
+	base := path + "." + kind + "-" + strconv.FormatInt(now.Unix(), 10)
+	for i := 1; i <= maxAsideCopies; i++ {
+		aside := base
+		if i > 1 {
+			aside += "-" + strconv.Itoa(i)
+		}
+		err := os.Link(path, aside)
+		if errors.Is(err, fs.ErrExist) {
+			continue
+		}
+		if err != nil {
+			err = writeFileAtomic(aside, data)
+		}
+		if err == nil {
+			err = syncDir(filepath.Dir(path))
+		}
+		return aside, err
+	}
+	return base, fmt.Errorf("%s and %d more copies exist already", base, maxAsideCopies-1)
 }
 
 // decodeCheckpoint parses and checks a checkpoint; the error wraps

@@ -1,10 +1,14 @@
 package datastore
 
 import (
+	"bytes"
 	"errors"
+	"maps"
 	"net/netip"
+	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -183,4 +187,135 @@ func TestQuarantineRuleInCheckpointIsChecked(t *testing.T) {
 	if err != nil || st.quarantine == nil {
 		t.Fatalf("a good rule: %v", err)
 	}
+}
+
+// TestRebuildIsCrashSafe (B4): after Load finds a damaged checkpoint (or
+// another instance's), the file stays in place, with a copy set aside,
+// until the write that carries the quarantine replaces it. A crash before
+// that write (here: the write fails and the store is dropped) finds the
+// same file again, and the rebuild is done again; after it, the
+// checkpoint carries the quarantine.
+func TestRebuildIsCrashSafe(t *testing.T) {
+	good := func(t *testing.T, path string, primary string) []byte {
+		s := New(Options{Path: path})
+		e := testENI(primary, 0, "198.18.1.1/32")
+		mustAddENI(t, s, e)
+		mustAssign(t, s, key(1))
+		data, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return data
+	}
+	tests := []struct {
+		name    string
+		damage  func(t *testing.T, path string) []byte
+		kind    string
+		foreign bool
+	}{
+		{"corrupt", func(t *testing.T, path string) []byte {
+			data := good(t, path, "eni-0")[:40]
+			if err := os.WriteFile(path, data, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			return data
+		}, "corrupt", false},
+		{"another instance's", func(t *testing.T, path string) []byte {
+			return good(t, path, "eni-other")
+		}, "foreign", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			clk := newClock()
+			path := filepath.Join(tmpfsDir(t), "ipam.json")
+			data := tt.damage(t, path)
+			w := &failingWriter{}
+			open := func() (*Store, LoadReport) {
+				s := New(Options{Path: path, Now: clk.Now, PrimaryENI: "eni-0", WriteFile: w.write})
+				rep, err := s.Load()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !errors.Is(rep.Corrupt, ErrCorrupt) || errors.Is(rep.Corrupt, ErrForeign) != tt.foreign {
+					t.Fatalf("Load: Corrupt = %v, want ErrCorrupt (foreign: %v)", rep.Corrupt, tt.foreign)
+				}
+				if len(s.ENIs()) != 0 || len(s.Allocations()) != 0 {
+					t.Fatalf("the store is not empty: %+v", snap(s))
+				}
+				return s, rep
+			}
+			rule := QuarantineRule{Until: clk.Now().Add(time.Hour), Within: pfx("198.18.1.0/24")}
+
+			s, rep := open()
+			w.failNext(1) // the crash: the write never happens
+			if _, err := s.Quarantine(rule); !errors.Is(err, ErrCheckpoint) {
+				t.Fatalf("Quarantine = %v, want ErrCheckpoint", err)
+			}
+			if kept, err := os.ReadFile(path); err != nil || !bytes.Equal(kept, data) {
+				t.Fatalf("after a crash before the write the checkpoint is not the damaged one: %v", err)
+			}
+			s, rep2 := open() // the same second: a second copy
+			if rep2.CorruptPath == rep.CorruptPath || !strings.Contains(rep.CorruptPath, "."+tt.kind+"-") {
+				t.Errorf("copies set aside at %s and %s", rep.CorruptPath, rep2.CorruptPath)
+			}
+			for _, p := range []string{rep.CorruptPath, rep2.CorruptPath} {
+				if kept, err := os.ReadFile(p); err != nil || !bytes.Equal(kept, data) {
+					t.Errorf("copy %s: %v", p, err)
+				}
+			}
+			if _, err := s.Quarantine(rule); err != nil {
+				t.Fatal(err)
+			}
+			// The next start loads a good checkpoint carrying the rule,
+			// which cools the addresses the reconciliation brings.
+			r := New(Options{Path: path, Now: clk.Now, PrimaryENI: "eni-0"})
+			if rep, err := r.Load(); err != nil || rep.Corrupt != nil {
+				t.Fatalf("Load after the rebuild's write = %+v, %v", rep, err)
+			}
+			if got, ok := r.Quarantined(); !ok || !got.Until.Equal(rule.Until) {
+				t.Fatalf("Quarantined = %+v, %v", got, ok)
+			}
+			mustAddENI(t, r, testENI("eni-0", 0, "198.18.1.1/32"))
+			if _, err := r.Assign(key(2), Pod{}); !errors.Is(err, ErrNoAddress) {
+				t.Errorf("Assign of a quarantined address = %v, want ErrNoAddress", err)
+			}
+		})
+	}
+}
+
+// TestRestoreOverQuarantine: a salvaged allocation gets its address back
+// from the quarantine (its owner is known); a salvaged cooldown of a
+// quarantined address leaves it quarantined; a failed write undoes both.
+func TestRestoreOverQuarantine(t *testing.T) {
+	clk := newClock()
+	w := &failingWriter{}
+	s := New(Options{Path: filepath.Join(tmpfsDir(t), "ipam.json"), Now: clk.Now, WriteFile: w.write})
+	until := clk.Now().Add(time.Hour)
+	if _, err := s.Quarantine(QuarantineRule{Until: until}); err != nil {
+		t.Fatal(err)
+	}
+	mustAddENI(t, s, testENI("eni-1", 1, "198.18.1.1/32", "198.18.1.2/32", "198.18.1.3/32"))
+	owned := Allocation{Key: key(1), IP: ip("198.18.1.1"), ENI: "eni-1", Pod: Pod{Name: "p1"}}
+	cooling := map[netip.Addr]time.Time{ip("198.18.1.2"): clk.Now().Add(time.Minute)}
+	before, beforeCooling := snap(s), s.Cooling()
+	w.failNext(1)
+	if _, err := s.Restore([]Allocation{owned}, cooling); !errors.Is(err, ErrCheckpoint) {
+		t.Fatalf("Restore = %v, want ErrCheckpoint", err)
+	}
+	sameSnapshot(t, "after a failed Restore", snap(s), before)
+	if got := s.Cooling(); len(got) != len(beforeCooling) || !got[ip("198.18.1.1")].Equal(until) {
+		t.Errorf("Cooling after a failed Restore = %v, want %v", got, beforeCooling)
+	}
+	rep, err := s.Restore([]Allocation{owned}, cooling)
+	if err != nil || rep.Allocations != 1 || len(rep.Skipped) != 0 {
+		t.Fatalf("Restore = %+v, %v", rep, err)
+	}
+	if a, ok := s.Get(key(1)); !ok || a.IP != owned.IP {
+		t.Errorf("Get = %+v, %v; want the salvaged allocation", a, ok)
+	}
+	want := map[netip.Addr]time.Time{ip("198.18.1.2"): until, ip("198.18.1.3"): until}
+	if got := s.Cooling(); !maps.EqualFunc(got, want, time.Time.Equal) {
+		t.Errorf("Cooling = %v, want %v", got, want)
+	}
+	checkConsistent(t, s)
 }

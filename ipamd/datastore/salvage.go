@@ -89,8 +89,10 @@ type RestoreReport struct {
 // Restore puts allocations and cooldowns back into a store that was
 // rebuilt from the cloud (after Load found the checkpoint corrupt): each
 // allocation whose address is a usable, unassigned address of its ENI's
-// blocks and whose key holds nothing; each cooldown that has not ended and
-// whose address is usable and idle (a quarantine is a cooldown too). The
+// blocks and whose key holds nothing, even if the address is cooling (a
+// quarantine keeps addresses from pods whose owner is unknown: this one's
+// is known); each cooldown that has not ended and whose address is usable
+// and not assigned (one cooling already cools until the later end). The
 // others are reported as skipped. One checkpoint write; if it fails,
 // nothing is restored.
 func (s *Store) Restore(allocs []Allocation, cooling map[netip.Addr]time.Time) (RestoreReport, error) {
@@ -99,43 +101,86 @@ func (s *Store) Restore(allocs []Allocation, cooling map[netip.Addr]time.Time) (
 	st, now := s.st, s.now()
 	st.expire(now)
 	var rep RestoreReport
-	var done []*allocation
+	var undo []func()
 	for _, r := range allocs {
-		if err := st.restoreAllocation(r); err != nil {
+		u, err := st.restoreOwned(r)
+		if err != nil {
 			rep.Skipped = append(rep.Skipped, err)
 			continue
 		}
-		done = append(done, st.allocs[r.Key])
+		undo = append(undo, u)
+		rep.Allocations++
 	}
-	var cooled []*block
-	var offs []int
 	for ip, until := range cooling {
-		cooling, err := st.restoreCooling(coolRecord{IP: ip, Until: until}, now)
+		u, err := st.restoreCooldown(ip, until, now)
 		switch {
 		case err != nil:
 			rep.Skipped = append(rep.Skipped, err)
-		case cooling:
-			b := st.blockFor(ip)
-			off, _ := b.offset(ip)
-			cooled, offs = append(cooled, b), append(offs, off)
+		case u != nil:
+			undo = append(undo, u)
+			rep.Cooling++
 		}
 	}
-	rep.Allocations, rep.Cooling = len(done), len(cooled)
-	if len(done) == 0 && len(cooled) == 0 {
+	if len(undo) == 0 {
 		return rep, nil
 	}
 	err := s.commit(func() {
-		for i, b := range cooled {
-			st.uncool(b, offs[i])
-		}
-		for _, a := range done {
-			st.unassign(a)
+		for i := len(undo) - 1; i >= 0; i-- {
+			undo[i]()
 		}
 	})
 	if err != nil {
 		return RestoreReport{}, fmt.Errorf("restore: %w", err)
 	}
 	return rep, nil
+}
+
+// restoreOwned restores an allocation as restoreAllocation does, taking
+// its address out of a cooldown first, and returns how to undo it.
+func (st *state) restoreOwned(r Allocation) (undo func(), err error) {
+	b := st.blockFor(r.IP)
+	var off int
+	var was time.Time
+	if b != nil {
+		off, _ = b.offset(r.IP)
+		if s := b.slots[off]; s.alloc == nil && !s.coolUntil.IsZero() {
+			was = s.coolUntil
+			st.uncool(b, off)
+		}
+	}
+	recool := func() {
+		if !was.IsZero() {
+			b.avail &^= 1 << off
+			st.cool(b, off, was)
+			st.reindex(b)
+		}
+	}
+	if err := st.restoreAllocation(r); err != nil {
+		recool()
+		return nil, err
+	}
+	a := st.allocs[r.Key]
+	return func() { st.unassign(a); recool() }, nil
+}
+
+// restoreCooldown restores a cooldown as restoreCooling does, or makes an
+// address cooling already cool until the later end; it returns how to
+// undo it, nil when nothing changed.
+func (st *state) restoreCooldown(ip netip.Addr, until, now time.Time) (undo func(), err error) {
+	if b := st.blockFor(ip); b != nil {
+		off, _ := b.offset(ip)
+		if s := b.slots[off]; s.alloc == nil && !s.coolUntil.IsZero() && !until.IsZero() {
+			u, _ := st.holdSlot(b, off, until.UTC())
+			return u, nil
+		}
+	}
+	cooling, err := st.restoreCooling(coolRecord{IP: ip, Until: until}, now)
+	if err != nil || !cooling {
+		return nil, err
+	}
+	b := st.blockFor(ip)
+	off, _ := b.offset(ip)
+	return func() { st.uncool(b, off) }, nil
 }
 
 // uncool undoes a cooldown restoreCooling set; the heap entry it leaves

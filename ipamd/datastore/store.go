@@ -18,6 +18,11 @@ type Options struct {
 	Cooldown time.Duration
 	// Now is the clock; default time.Now.
 	Now func() time.Time
+	// PrimaryENI is the instance's primary ENI. When set, Load treats a
+	// checkpoint whose primary ENI is another as another instance's (a
+	// state directory copied or shared between nodes): like a corrupt one,
+	// with ErrForeign.
+	PrimaryENI string
 	// WriteFile writes the checkpoint's bytes to path so that the file is
 	// either the old or the new checkpoint, whatever crashes. Default: a
 	// temp file in the same directory, fsync, rename over path, fsync the
@@ -30,8 +35,10 @@ type LoadReport struct {
 	ENIs        int
 	Allocations int
 	Cooling     int
-	// Corrupt is set when the checkpoint existed but could not be read;
-	// it was moved aside to CorruptPath and the store starts empty.
+	// Corrupt is set when the checkpoint existed but could not be read
+	// (it wraps ErrCorrupt), or was another instance's (ErrForeign too); a
+	// copy of it is at CorruptPath, it stays in place until the next
+	// write, and the store starts empty.
 	Corrupt     error
 	CorruptPath string
 }
@@ -48,6 +55,9 @@ type Store struct {
 	st      *state
 	changed chan struct{} // closed by notify; nil until someone asks
 	buf     []byte        // checkpoint encoding buffer, reused
+	// damaged: the file on disk is a damaged (or another instance's)
+	// checkpoint Load found, not yet replaced by a write.
+	damaged bool
 }
 
 // New returns an empty store.
@@ -82,8 +92,12 @@ func (s *Store) commit(undo func()) error {
 	undo()
 	// If the failure came after the rename, the file holds the undone
 	// change: rewrite the restored state, best effort (the next
-	// successful write fixes it in any case).
-	_ = s.save()
+	// successful write fixes it in any case). Not over a damaged
+	// checkpoint not yet replaced, though: the next start must find it
+	// (and rebuild again), not an empty store.
+	if !s.damaged {
+		_ = s.save()
+	}
 	return err
 }
 

@@ -111,6 +111,10 @@ var (
 	ErrCheckpoint = errors.New("checkpoint write failed")
 	// ErrCorrupt: the checkpoint on disk could not be read back.
 	ErrCorrupt = errors.New("checkpoint corrupt")
+	// ErrForeign: the checkpoint on disk is another instance's. The
+	// error Load reports wraps it and ErrCorrupt: it is rebuilt like a
+	// corrupt one.
+	ErrForeign = errors.New("the checkpoint is another instance's")
 	// ErrInvalid: a malformed argument (an ENI without id or subnet, a
 	// block that is not a /32 or /28 of the ENI's subnet, an empty key);
 	// nothing was changed.
