@@ -77,7 +77,9 @@ func eniTags(c config.Config) map[string]string {
 }
 
 // managerOptions: the pool, the ENIs' tags and MTU, the leaked-ENI
-// cleanup; onCIDRs is called when the VPC's CIDR blocks change.
+// cleanup; onCIDRs is called when the VPC's CIDR blocks change. The
+// manager finishes its work in flight within the daemon's graceful stop
+// (it stops alongside the servers, each bounded by StopTimeout).
 func managerOptions(c config.Config, t Tuning, inst cloud.Instance, limits pool.Limits, now func() time.Time,
 	onCIDRs func([]netip.Prefix),
 ) manager.Options {
@@ -86,7 +88,7 @@ func managerOptions(c config.Config, t Tuning, inst cloud.Instance, limits pool.
 		ClusterName: c.ClusterName, Tags: eniTags(c), ENIMTU: c.ENIMTU,
 		LeakedENICleanup: !c.DisableLeakedENICleanup,
 		Interval:         t.Interval, IMDSWait: t.IMDSWait, SyncInterval: t.SyncInterval,
-		Now: now, OnVPCCIDRs: onCIDRs,
+		StopTimeout: t.StopTimeout, Now: now, OnVPCCIDRs: onCIDRs,
 	}
 }
 

@@ -181,3 +181,15 @@ func TestENITagsLeaveConfigAlone(t *testing.T) {
 		t.Errorf("the configuration's tags changed: %v", c.AdditionalENITags)
 	}
 }
+
+// TestManagerStopsWithinTheDaemon: the manager's graceful stop is the
+// daemon's, shortened or not.
+func TestManagerStopsWithinTheDaemon(t *testing.T) {
+	for _, d := range []time.Duration{0, 700 * time.Millisecond} {
+		tune := Tuning{StopTimeout: d}.withDefaults()
+		got := managerOptions(config.Defaults(), tune, testInst, pool.Limits{}, time.Now, nil).StopTimeout
+		if got != tune.StopTimeout || serverOptions(config.Defaults(), tune).StopTimeout != got {
+			t.Errorf("StopTimeout %s: the manager's is %s, the server's %s", d, got, serverOptions(config.Defaults(), tune).StopTimeout)
+		}
+	}
+}
