@@ -1,0 +1,86 @@
+// Package dataplane wires a pod's network namespace with netlink: a veth
+// created inside the pod's namespace with its peer placed straight into the
+// host's, the pod side (/32 address, link route and default route via
+// 169.254.1.1, a permanent neighbour for it) and the host side (a /32 route
+// to the pod, the rule "to <pod> lookup main" and, for an address on a
+// secondary ENI, "from <pod> lookup <table>"). It undoes what it did on any
+// failure, tears down idempotently and checks what it wired.
+package dataplane
+
+import (
+	"errors"
+	"net/netip"
+)
+
+// Defaults that are part of the interface (DESIGN.md, "Defaults").
+const (
+	// GatewayIP is the pod's next hop: the host veth answers for it by the
+	// permanent neighbour entry, never by ARP.
+	GatewayIP = "169.254.1.1"
+	// PriorityToPod: "to <pod> lookup main".
+	PriorityToPod = 512
+	// PriorityFromPod: "from <pod> lookup <ENI table>".
+	PriorityFromPod = 1536
+	// MainTable is the main routing table; an address of the primary ENI
+	// gets no "from" rule.
+	MainTable = 254
+)
+
+// Pod is what to wire.
+type Pod struct {
+	// NetNS is the pod's network namespace path.
+	NetNS string
+	// IfName is the pod-side interface name (CNI_IFNAME).
+	IfName string
+	// HostIfName is the host-side veth name (HostIfName).
+	HostIfName string
+	IP         netip.Addr
+	MTU        int
+	// RouteTable is the table of the address's ENI; MainTable (or 0): no
+	// "from" rule.
+	RouteTable int
+}
+
+// Wired is what Setup made, for the CNI result.
+type Wired struct {
+	HostIfName string
+	HostMAC    string
+	PodIfName  string
+	PodMAC     string
+	// PodIndex is the pod-side link's index inside the pod namespace.
+	PodIndex int
+}
+
+// Teardown says what to remove. Every field may be missing (a DEL after a
+// reboot, a GC): what cannot be found is not an error.
+type Teardown struct {
+	// NetNS is the pod's namespace path; empty or gone: only the host side.
+	NetNS      string
+	IfName     string
+	HostIfName string
+	// IP is the pod's address, when known (prevResult, ipamd): its host
+	// route and rules are removed.
+	IP         netip.Addr
+	RouteTable int
+}
+
+// Options configure a Linux dataplane.
+type Options struct {
+	// HostNS is the path of the namespace that plays the host (a lab node,
+	// a test's namespace); empty: the caller's own.
+	HostNS string
+}
+
+// Dataplane is what the plugin needs of the host: Linux implements it.
+type Dataplane interface {
+	// Setup wires the pod; on any error it has undone what it made.
+	Setup(p Pod) (Wired, error)
+	// Teardown removes what Setup made; idempotent.
+	Teardown(t Teardown) error
+	// Check verifies what Setup made against p; the error names the first
+	// mismatch (ErrMismatch).
+	Check(p Pod) error
+}
+
+// ErrMismatch: Check found something that is not as Setup made it.
+var ErrMismatch = errors.New("pod network does not match")
