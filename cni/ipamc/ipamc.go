@@ -85,6 +85,9 @@ var (
 	ErrTimeout = errors.New("ipamd did not answer in time")
 	// ErrRejected: ipamd refused the request as invalid.
 	ErrRejected = errors.New("ipamd rejected the request")
+	// ErrMalformed: ipamd's answer could not be read (a field that does
+	// not parse or is out of range); the error names the field.
+	ErrMalformed = errors.New("malformed answer from ipamd")
 )
 
 // ExhaustedError: ipamd has no address for the pod. Permanent: a limit
