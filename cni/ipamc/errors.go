@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/status"
 )
 
@@ -26,20 +25,16 @@ func (e *callError) Unwrap() []error { return e.kinds }
 const exhaustedPrefix = "no address available: "
 
 // callErr maps a failed call's gRPC status to the errors callers branch
-// on. p is the call's peer: set when the call reached ipamd, so that an
-// Unavailable ipamd answered (not ready, its checkpoint failed) is told
-// apart from one gRPC made up because nothing answered.
-func (c *GRPC) callErr(err error, p *peer.Peer) error {
+// on. Unavailable is gRPC's when nothing answers on the socket or the
+// connection broke, and ipamd's own while it starts or when it could not
+// write its checkpoint: either way the call can be tried again later.
+func (c *GRPC) callErr(err error) error {
 	st, _ := status.FromError(err)
 	msg := st.Message()
 	switch st.Code() {
 	case codes.Unavailable:
-		if p.Addr != nil {
-			return &callError{kinds: []error{ErrUnreachable},
-				msg: fmt.Sprintf("ipamd on %s cannot serve now (try again): %s", c.socket, msg)}
-		}
 		return &callError{kinds: []error{ErrUnreachable},
-			msg: fmt.Sprintf("ipamd does not answer on %s (%s): is ipamd running?", c.socket, msg)}
+			msg: fmt.Sprintf("ipamd on %s is unavailable: %s; is ipamd running?", c.socket, msg)}
 	case codes.DeadlineExceeded:
 		return &callError{kinds: []error{ErrTimeout, context.DeadlineExceeded},
 			msg: fmt.Sprintf("ipamd on %s did not answer in time: %s", c.socket, msg)}

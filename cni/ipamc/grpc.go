@@ -11,7 +11,6 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
-	"google.golang.org/grpc/peer"
 
 	ipamv1 "github.com/vpc-cni/vpc-cni/proto/ipam/v1"
 )
@@ -83,7 +82,6 @@ func (c *GRPC) Close() error { return c.conn.Close() }
 
 // Add asks ipamd for the attachment's address.
 func (c *GRPC) Add(ctx context.Context, r AddRequest) (AddResult, error) {
-	var p peer.Peer
 	resp, err := c.rpc.AddNetwork(ctx, &ipamv1.AddNetworkRequest{
 		ContainerId:  r.ContainerID,
 		Ifname:       r.IfName,
@@ -92,9 +90,9 @@ func (c *GRPC) Add(ctx context.Context, r AddRequest) (AddResult, error) {
 		PodName:      r.PodName,
 		PodUid:       r.PodUID,
 		HostIfname:   r.HostIfName,
-	}, grpc.Peer(&p))
+	})
 	if err != nil {
-		return AddResult{}, c.callErr(err, &p)
+		return AddResult{}, c.callErr(err)
 	}
 	res, err := addResultOf(resp)
 	if err != nil {
@@ -105,10 +103,9 @@ func (c *GRPC) Add(ctx context.Context, r AddRequest) (AddResult, error) {
 
 // Del asks ipamd to release the attachment's address.
 func (c *GRPC) Del(ctx context.Context, a Attachment) (Allocation, bool, error) {
-	var p peer.Peer
-	resp, err := c.rpc.DelNetwork(ctx, &ipamv1.DelNetworkRequest{ContainerId: a.ContainerID, Ifname: a.IfName}, grpc.Peer(&p))
+	resp, err := c.rpc.DelNetwork(ctx, &ipamv1.DelNetworkRequest{ContainerId: a.ContainerID, Ifname: a.IfName})
 	if err != nil {
-		return Allocation{}, false, c.callErr(err, &p)
+		return Allocation{}, false, c.callErr(err)
 	}
 	alloc, err := foundOf(resp.GetFound(), resp.GetAllocation())
 	if err != nil {
@@ -119,10 +116,9 @@ func (c *GRPC) Del(ctx context.Context, a Attachment) (Allocation, bool, error) 
 
 // Check asks ipamd whether it still holds the attachment's address.
 func (c *GRPC) Check(ctx context.Context, a Attachment) (Allocation, bool, error) {
-	var p peer.Peer
-	resp, err := c.rpc.CheckNetwork(ctx, &ipamv1.CheckNetworkRequest{ContainerId: a.ContainerID, Ifname: a.IfName}, grpc.Peer(&p))
+	resp, err := c.rpc.CheckNetwork(ctx, &ipamv1.CheckNetworkRequest{ContainerId: a.ContainerID, Ifname: a.IfName})
 	if err != nil {
-		return Allocation{}, false, c.callErr(err, &p)
+		return Allocation{}, false, c.callErr(err)
 	}
 	alloc, err := foundOf(resp.GetFound(), resp.GetAllocation())
 	if err != nil {
@@ -133,10 +129,9 @@ func (c *GRPC) Check(ctx context.Context, a Attachment) (Allocation, bool, error
 
 // Status asks ipamd whether an Add can succeed now.
 func (c *GRPC) Status(ctx context.Context) (Status, error) {
-	var p peer.Peer
-	resp, err := c.rpc.Status(ctx, &ipamv1.StatusRequest{}, grpc.Peer(&p))
+	resp, err := c.rpc.Status(ctx, &ipamv1.StatusRequest{})
 	if err != nil {
-		return Status{}, c.callErr(err, &p)
+		return Status{}, c.callErr(err)
 	}
 	if n := resp.GetAvailable(); n < 0 {
 		return Status{}, malformed("Status", fmt.Errorf("available %d: negative", n))
@@ -150,10 +145,9 @@ func (c *GRPC) GC(ctx context.Context, valid []Attachment) ([]Released, error) {
 	for _, a := range valid {
 		req.ValidAttachments = append(req.ValidAttachments, &ipamv1.Attachment{ContainerId: a.ContainerID, Ifname: a.IfName})
 	}
-	var p peer.Peer
-	resp, err := c.rpc.GarbageCollect(ctx, req, grpc.Peer(&p))
+	resp, err := c.rpc.GarbageCollect(ctx, req)
 	if err != nil {
-		return nil, c.callErr(err, &p)
+		return nil, c.callErr(err)
 	}
 	released, err := releasedOf(resp.GetReleased())
 	if err != nil {
