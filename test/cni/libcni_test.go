@@ -1,0 +1,202 @@
+package cni_test
+
+import (
+	"net/netip"
+	"strings"
+	"testing"
+
+	"github.com/containernetworking/cni/libcni"
+
+	"github.com/vpc-cni/vpc-cni/cni/ipamc"
+	"github.com/vpc-cni/vpc-cni/cni/ipamc/fake"
+)
+
+// codeNotAvailable is the spec's "plugin not available" (STATUS).
+const codeNotAvailable = 50
+
+// fakeAddresses alternate between the primary ENI (main table) and a
+// secondary one (device 1, table 2): the pods added one after the other
+// land on each in turn.
+func fakeAddresses() []ipamc.Allocation {
+	var out []ipamc.Allocation
+	for i := range 4 {
+		out = append(out,
+			ipamc.Allocation{IP: netip.AddrFrom4([4]byte{198, 18, 1, byte(10 + i)}), ENI: fake.PrimaryENI},
+			ipamc.Allocation{IP: netip.AddrFrom4([4]byte{198, 18, 2, byte(10 + i)}), ENI: fake.SecondaryENI,
+				DeviceIndex: 1})
+	}
+	return out
+}
+
+// held is the fake's allocation of the pod, if any.
+func held(srv *fake.Server, p *testPod) (fake.Held, bool) {
+	for _, h := range srv.Allocations() {
+		if h.ContainerID == p.rt.ContainerID && h.IfName == p.rt.IfName {
+			return h, true
+		}
+	}
+	return fake.Held{}, false
+}
+
+// TestPrivilegedLibcni runs every verb through libcni, as containerd
+// does, for each spec version the plugin supports, against the fake ipamd.
+func TestPrivilegedLibcni(t *testing.T) {
+	privileged(t)
+	for _, version := range []string{"0.4.0", "1.0.0", "1.1.0"} {
+		t.Run(version, func(t *testing.T) {
+			t.Parallel()
+			testLibcniFlows(t, version)
+		})
+	}
+}
+
+func testLibcniFlows(t *testing.T, version string) {
+	host := newHost(t)
+	srv := fake.Start(t, fake.Options{Addresses: fakeAddresses()})
+	n := newNet(t, host, version, srv.Socket())
+	is11 := version == "1.1.0"
+
+	// ADD: a pod on the primary ENI and one on the secondary ENI.
+	a, b := newPod(t, "default", "web-0"), newPod(t, "shop", "cart-1")
+	ipA := n.mustAdd(a, mainTable)
+	ipB := n.mustAdd(b, 2)
+	for _, p := range []*testPod{a, b} {
+		h, ok := held(srv, p)
+		if !ok {
+			t.Fatalf("the fake holds no address for %s/%s", p.namespace, p.name)
+		}
+		if h.PodNamespace != p.namespace || h.PodName != p.name || h.PodUID != p.uid || h.HostIfName != p.hostIf ||
+			h.NetNS != p.ns.Path() {
+			t.Errorf("AddNetwork for %s/%s asked with %+v, want the pod's namespace, name, uid, netns and host veth %s",
+				p.namespace, p.name, h, p.hostIf)
+		}
+	}
+	if h, _ := held(srv, a); h.IP != ipA {
+		t.Errorf("pod A's result has %s, the fake gave %s", ipA, h.IP)
+	}
+	if h, _ := held(srv, b); h.IP != ipB || h.RouteTable != 2 {
+		t.Errorf("pod B's result has %s, the fake gave %s table %d", ipB, h.IP, h.RouteTable)
+	}
+	wantReach(t, host, a.ns, ipA)
+	wantReach(t, host, b.ns, ipB)
+
+	// CHECK passes, then names the default route deleted by hand.
+	for _, p := range []*testPod{a, b} {
+		if err := n.check(p); err != nil {
+			t.Errorf("CHECK %s after ADD: %v", p.name, err)
+		}
+	}
+	delDefaultRoute(t, a.ns, podIfName)
+	if err := n.check(a); err == nil {
+		t.Error("CHECK after the pod's default route was deleted passed")
+	} else if e := cniError(t, "CHECK", err); !strings.Contains(e.Msg, "default") {
+		t.Errorf("CHECK after the pod's default route was deleted: %q, want it named", e.Msg)
+	}
+	if err := n.check(b); err != nil {
+		t.Errorf("CHECK of the other pod: %v", err)
+	}
+
+	// DEL removes everything of the pod; a second DEL succeeds.
+	if err := n.del(a); err != nil {
+		t.Fatalf("DEL: %v", err)
+	}
+	wantHostPodGone(t, host, a.hostIf, ipA)
+	if names := a.ns.linkNames(t); len(names) != 1 {
+		t.Errorf("pod links after DEL = %v, want lo only", names)
+	}
+	if _, ok := held(srv, a); ok {
+		t.Error("the fake still holds the address after DEL")
+	}
+	if err := n.del(a); err != nil {
+		t.Errorf("second DEL: %v", err)
+	}
+	wantHostWired(t, host, b.hostIf, ipB, 2)
+
+	if is11 {
+		testStatus(t, n, srv)
+		testGC(t, n, srv, b)
+	}
+
+	// DEL with ipamd gone: the host side of prevResult's address goes and
+	// DEL succeeds.
+	srv.Stop()
+	if err := n.del(b); err != nil {
+		t.Fatalf("DEL with ipamd stopped: %v", err)
+	}
+	wantHostClean(t, host)
+	if is11 {
+		err := n.status()
+		if e := cniError(t, "STATUS with ipamd stopped", err); e.Code != codeNotAvailable {
+			t.Errorf("STATUS with ipamd stopped: %v, want code %d", e, codeNotAvailable)
+		}
+	}
+}
+
+// testStatus: STATUS succeeds while ipamd is ready, and fails with code 50
+// and ipamd's reason while it is not.
+func testStatus(t *testing.T, n *testNet, srv *fake.Server) {
+	t.Helper()
+	if err := n.status(); err != nil {
+		t.Errorf("STATUS with ipamd ready: %v", err)
+	}
+	srv.SetReady(false)
+	err := n.status()
+	srv.SetReady(true)
+	e := cniError(t, "STATUS with ipamd not ready", err)
+	if e.Code != codeNotAvailable || !strings.Contains(e.Msg, "starting") {
+		t.Errorf("STATUS with ipamd not ready: %v, want code %d with ipamd's reason", e, codeNotAvailable)
+	}
+}
+
+// testGC: a GC whose valid attachments leave a pod out releases it at
+// ipamd and removes its host route and rules; keep stays.
+func testGC(t *testing.T, n *testNet, srv *fake.Server, keep *testPod) {
+	t.Helper()
+	gone := newPod(t, "default", "job-2")
+	ip := n.mustAdd(gone, mainTable)
+	// A runtime with no cached attachment (another cache directory), so
+	// that libcni sends the plugin the GC alone and does not DEL first.
+	bare := libcni.NewCNIConfigWithCacheDir([]string{binDir}, t.TempDir(), nil)
+	before := srv.Calls(fake.RPCDelNetwork)
+	if err := n.gc(bare, keep); err != nil {
+		t.Fatalf("GC: %v", err)
+	}
+	if got := srv.Calls(fake.RPCGarbageCollect); got != 1 {
+		t.Errorf("the fake saw %d GarbageCollect calls, want 1", got)
+	}
+	if got := srv.Calls(fake.RPCDelNetwork); got != before {
+		t.Errorf("GC made %d DelNetwork calls, want none", got-before)
+	}
+	if _, ok := held(srv, gone); ok {
+		t.Error("the fake still holds the address of the pod GC left out")
+	}
+	if _, ok := held(srv, keep); !ok {
+		t.Error("GC released the address of a valid attachment")
+	}
+	for _, r := range n.host.hostRoutes(t) {
+		if ipOf(r.Dst) == ip {
+			t.Errorf("host route %s left after GC", r)
+		}
+	}
+	for _, r := range n.host.podRules(t) {
+		if ipOf(r.Dst) == ip || ipOf(r.Src) == ip {
+			t.Errorf("host rule %s left after GC", r)
+		}
+	}
+	// The runtime's own GC: libcni DELs the attachment it still caches,
+	// which ipamd no longer knows: the rest of the pod goes.
+	if err := n.gc(n.cni, keep); err != nil {
+		t.Fatalf("libcni's GC with its cache: %v", err)
+	}
+	wantHostPodGone(t, n.host, gone.hostIf, ip)
+	wantHostWired(t, n.host, keep.hostIf, ipOfHeld(t, srv, keep), 2)
+}
+
+func ipOfHeld(t *testing.T, srv *fake.Server, p *testPod) netip.Addr {
+	t.Helper()
+	h, ok := held(srv, p)
+	if !ok {
+		t.Fatalf("the fake holds no address for %s", p.name)
+	}
+	return h.IP
+}
