@@ -58,21 +58,17 @@ var DefaultVPCCIDR = netip.MustParsePrefix("198.18.0.0/16")
 // then 198.18.2.10 to .29 on SecondaryENI (device 1, table 2), each its
 // own /32 block.
 func DefaultAddresses() []ipamc.Allocation {
-	var out []ipamc.Allocation
-	for _, e := range []struct {
-		eni         string
-		device, tbl int
-		first       netip.Addr
-	}{
-		{PrimaryENI, 0, ipamc.MainTable, netip.MustParseAddr("198.18.1.10")},
-		{SecondaryENI, 1, 2, netip.MustParseAddr("198.18.2.10")},
-	} {
-		ip := e.first
-		for range 20 {
-			out = append(out, ipamc.Allocation{IP: ip, ENI: e.eni, DeviceIndex: e.device,
-				RouteTable: e.tbl, Block: netip.PrefixFrom(ip, 32)})
-			ip = ip.Next()
-		}
+	return append(Addresses(PrimaryENI, 0, netip.MustParseAddr("198.18.1.10"), 20),
+		Addresses(SecondaryENI, 1, netip.MustParseAddr("198.18.2.10"), 20)...)
+}
+
+// Addresses are n consecutive addresses from first on an ENI at a device
+// index, each its own /32 block, with the ENI's route table: the main
+// table for device 0, device index + 1 otherwise.
+func Addresses(eni string, device int, first netip.Addr, n int) []ipamc.Allocation {
+	out := make([]ipamc.Allocation, 0, n)
+	for ip := first; len(out) < n && ip.IsValid(); ip = ip.Next() {
+		out = append(out, normalize(ipamc.Allocation{IP: ip, ENI: eni, DeviceIndex: device}))
 	}
 	return out
 }

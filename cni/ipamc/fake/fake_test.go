@@ -128,10 +128,16 @@ func TestReleaseAndIdempotence(t *testing.T) {
 }
 
 func TestConcurrentAdds(t *testing.T) {
-	s := fake.Start(t, fake.Options{})
+	const n = 50
+	addrs := append(fake.Addresses("eni-0", 0, netip.MustParseAddr("198.18.1.250"), 30),
+		fake.Addresses("eni-2", 2, netip.MustParseAddr("198.18.9.0"), n-30)...)
+	if len(addrs) != n || addrs[6].IP != netip.MustParseAddr("198.18.2.0") || addrs[6].RouteTable != ipamc.MainTable ||
+		addrs[n-1].RouteTable != 3 || addrs[n-1].Block != netip.MustParsePrefix("198.18.9.19/32") {
+		t.Fatalf("Addresses = %+v", addrs)
+	}
+	s := fake.Start(t, fake.Options{Addresses: addrs})
 	c := client(t, s)
 	ctx := ctxT(t)
-	const n = 40
 	ips := make([]netip.Addr, n)
 	errs := make([]error, n)
 	var wg sync.WaitGroup
