@@ -18,7 +18,7 @@ const (
 	DefaultVethPrefix   = "eni"
 	DefaultLogFile      = "/var/log/vpc-cni/plugin.log"
 	DefaultLogLevel     = "info"
-	DefaultIpamdTimeout = 10 * time.Second
+	DefaultIpamdTimeout = 15 * time.Second
 	DefaultLogMaxSizeMB = 10
 )
 
@@ -57,7 +57,7 @@ type Conf struct {
 	LogFile      string
 	LogLevel     string
 	LogMaxSizeMB int
-	// IpamdTimeout: "ipamdTimeout" (a Go duration, "10s"), the bound on
+	// IpamdTimeout: "ipamdTimeout" (a Go duration, "15s"), the bound on
 	// each call to ipamd.
 	IpamdTimeout time.Duration
 	// DNS: "dns", copied into the ADD result.

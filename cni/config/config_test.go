@@ -134,7 +134,7 @@ func TestParseInvalid(t *testing.T) {
 		{"log size 0", `"pluginLogMaxSizeMB":0`, "pluginLogMaxSizeMB", []string{"0 is out of range"}},
 		{"log size big", `"pluginLogMaxSizeMB":1025`, "pluginLogMaxSizeMB", []string{"out of range"}},
 		{"log size string", `"pluginLogMaxSizeMB":"10"`, "pluginLogMaxSizeMB", []string{`the string "10"`}},
-		{"timeout number", `"ipamdTimeout":10`, "ipamdTimeout", []string{"the number 10", `"10s"`}},
+		{"timeout number", `"ipamdTimeout":10`, "ipamdTimeout", []string{"the number 10", `"15s"`}},
 		{"timeout bad", `"ipamdTimeout":"10"`, "ipamdTimeout", []string{`"10" is not a duration`}},
 		{"timeout short", `"ipamdTimeout":"999ms"`, "ipamdTimeout", []string{"out of range"}},
 		{"timeout long", `"ipamdTimeout":"5m1s"`, "ipamdTimeout", []string{"out of range"}},

@@ -59,7 +59,7 @@ var options = map[string]option{
 	keyLogLevel: {"debug, info, warn or error (default " + DefaultLogLevel + ")", setLogLevel},
 	keyLogMaxSize: {fmt.Sprintf("an integer 1..%d, the size in MB at which the log rotates (default %d)", MaxLogMaxSizeMB, DefaultLogMaxSizeMB),
 		intOpt(func(c *Conf) *int { return &c.LogMaxSizeMB }, checkLogMaxSize)},
-	keyTimeout: {`a Go duration string from "1s" to "5m", e.g. "10s" (the default)`, setTimeout},
+	keyTimeout: {`a Go duration string from "1s" to "5m", e.g. "15s" (the default)`, setTimeout},
 	keyDNS: {`an object of "nameservers" (a list of IP addresses), "domain" (a string), "search" and "options" (lists of strings)`,
 		setDNS},
 	keyPrevResult:       {"a CNI result object of any spec version", setPrevResult},

@@ -156,7 +156,7 @@ func TestValidAttachmentsInvalid(t *testing.T) {
 
 // The want texts state the bounds in words; they must follow the consts.
 func TestWantTextsFollowBounds(t *testing.T) {
-	if MinIpamdTimeout != time.Second || MaxIpamdTimeout != 5*time.Minute || DefaultIpamdTimeout != 10*time.Second {
+	if MinIpamdTimeout != time.Second || MaxIpamdTimeout != 5*time.Minute || DefaultIpamdTimeout != 15*time.Second {
 		t.Fatalf("update the want text of %q", keyTimeout)
 	}
 	for key, o := range options {
