@@ -115,3 +115,55 @@ func TestPrivilegedTeardownNothing(t *testing.T) {
 		t.Errorf("empty Teardown: %v", err)
 	}
 }
+
+// The runtime may run the DEL of a pod's old sandbox after the ADD of its
+// new one: the host veth has the same name (it hashes the pod's name) and
+// belongs to the new sandbox now. The old DEL removes only what is the old
+// sandbox's.
+func TestPrivilegedTeardownOfOldSandboxSparesNewOne(t *testing.T) {
+	requireRoot(t)
+	for _, tc := range []struct {
+		name string
+		td   func(old dataplane.Pod) dataplane.Teardown
+		gone bool // remove the old namespace first
+	}{
+		{"old namespace still there", full, false},
+		{"old namespace gone", full, true},
+		{"only the host veth's name", func(old dataplane.Pod) dataplane.Teardown {
+			return dataplane.Teardown{HostIfName: old.HostIfName}
+		}, false},
+		{"host veth's name and the old address", func(old dataplane.Pod) dataplane.Teardown {
+			return dataplane.Teardown{HostIfName: old.HostIfName, IP: old.IP, RouteTable: old.RouteTable}
+		}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			host, oldNS, newNS := newHost(t), newNS(t), newNS(t)
+			l := newLinux(t, host)
+			hostBefore := snapshot(t, host)
+			old := podFor(oldNS, 1, 2)
+			if _, err := l.Setup(old); err != nil {
+				t.Fatalf("Setup of the old sandbox: %v", err)
+			}
+			cur := podFor(newNS, 2, 3)
+			cur.HostIfName = old.HostIfName
+			if _, err := l.Setup(cur); err != nil {
+				t.Fatalf("Setup of the new sandbox: %v", err)
+			}
+			if tc.gone {
+				oldNS.remove()
+			}
+			td := tc.td(old)
+			if err := l.Teardown(td); err != nil {
+				t.Fatalf("Teardown of the old sandbox: %v", err)
+			}
+			if err := l.Check(cur); err != nil {
+				t.Errorf("the new sandbox after the old one's Teardown: %v", err)
+			}
+			want := hostWants(cur)
+			if !td.IP.IsValid() { // nothing names the old rules
+				want["rule"] = append(want["rule"], hostWants(old)["rule"]...)
+			}
+			wantChange(t, "host", host, hostBefore, want)
+		})
+	}
+}
