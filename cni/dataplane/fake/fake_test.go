@@ -1,0 +1,54 @@
+package fake
+
+import (
+	"errors"
+	"net/netip"
+	"testing"
+
+	"github.com/vpc-cni/vpc-cni/cni/dataplane"
+)
+
+func TestFake(t *testing.T) {
+	f := New()
+	p := dataplane.Pod{NetNS: "/ns/a", IfName: "eth0", HostIfName: "enia", IP: netip.MustParseAddr("198.18.1.5"), MTU: 9001, RouteTable: 2}
+	if _, err := f.Setup(p); err != nil {
+		t.Fatalf("Setup: %v", err)
+	}
+	if err := f.Check(p); err != nil {
+		t.Errorf("Check: %v", err)
+	}
+	q := p
+	q.RouteTable = 3
+	if err := f.Check(q); !errors.Is(err, dataplane.ErrMismatch) {
+		t.Errorf("Check with another table = %v, want ErrMismatch", err)
+	}
+
+	boom := errors.New("boom")
+	f.Fail(OpSetup, boom)
+	if _, err := f.Setup(dataplane.Pod{NetNS: "/ns/b", IfName: "eth0", HostIfName: "enib", IP: netip.MustParseAddr("198.18.1.6")}); !errors.Is(err, boom) {
+		t.Errorf("failing Setup = %v", err)
+	}
+	f.Fail(OpSetup, nil)
+	if n := len(f.Pods()); n != 1 || f.Calls(OpSetup) != 2 {
+		t.Errorf("after a failed Setup: %d pods, %d calls; want 1 and 2", n, f.Calls(OpSetup))
+	}
+
+	f.RemoveNetNS("/ns/a")
+	if err := f.Check(p); !errors.Is(err, dataplane.ErrMismatch) {
+		t.Errorf("Check after the namespace went = %v, want ErrMismatch", err)
+	}
+	if got := f.HostAddrs(); len(got) != 1 {
+		t.Errorf("host side after the namespace went = %v, want the address still there", got)
+	}
+	for range 2 {
+		if err := f.Teardown(dataplane.HostSideOnly(p.IP, p.RouteTable)); err != nil {
+			t.Errorf("Teardown: %v", err)
+		}
+	}
+	if len(f.Pods()) != 0 || len(f.HostAddrs()) != 0 {
+		t.Errorf("after Teardown: %v, %v", f.Pods(), f.HostAddrs())
+	}
+	if _, err := f.Setup(dataplane.Pod{IfName: "eth0"}); !errors.Is(err, dataplane.ErrInvalid) {
+		t.Errorf("Setup of an invalid pod = %v, want ErrInvalid", err)
+	}
+}
