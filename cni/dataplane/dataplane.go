@@ -55,11 +55,16 @@ type Wired struct {
 // reboot, a GC): what cannot be found is not an error.
 type Teardown struct {
 	// NetNS is the pod's namespace path; empty or gone: only the host side.
-	NetNS      string
-	IfName     string
+	NetNS  string
+	IfName string
+	// HostIfName is the host veth's name. The veth normally goes with the
+	// pod's interface; one that survives is deleted only when the /32
+	// route to IP goes through it, since the name is shared by every
+	// sandbox of a pod and may belong to a newer one.
 	HostIfName string
 	// IP is the pod's address, when known (prevResult, ipamd): its host
-	// route and rules are removed.
+	// route (unless it goes through another live link) and rules are
+	// removed.
 	IP         netip.Addr
 	RouteTable int
 }
