@@ -1,0 +1,131 @@
+package plugin
+
+import (
+	"context"
+	"fmt"
+	"net"
+
+	"github.com/containernetworking/cni/pkg/skel"
+	"github.com/containernetworking/cni/pkg/types"
+	current "github.com/containernetworking/cni/pkg/types/100"
+	"github.com/containernetworking/plugins/pkg/ns"
+
+	"github.com/vpc-cni/vpc-cni/cni/config"
+	"github.com/vpc-cni/vpc-cni/cni/dataplane"
+	"github.com/vpc-cni/vpc-cni/cni/ipamc"
+)
+
+// Add gets the pod an address from ipamd and wires it. On any failure
+// after the address was given, it undoes the wiring and releases the
+// address: nothing is left behind.
+func (p *Plugin) Add(args *skel.CmdArgs) error {
+	pod, err := config.ParseArgs(args.Args)
+	if err != nil {
+		return confError(err)
+	}
+	if err := checkNetNS(args.Netns); err != nil {
+		return err
+	}
+	c, err := p.open("ADD", args)
+	if err != nil {
+		return err
+	}
+	defer c.close()
+	c.log = c.log.With(keyPod, pod.Namespace+"/"+pod.Name)
+	dp, err := p.dataplane(c)
+	if err != nil {
+		return err
+	}
+	hostIf := dataplane.HostIfName(c.conf.VethPrefix, pod.Namespace, pod.Name, args.ContainerID, args.IfName)
+	att := ipamc.Attachment{ContainerID: args.ContainerID, IfName: args.IfName}
+	ctx, cancel := c.ctx()
+	defer cancel()
+	res, err := c.ipam.Add(ctx, ipamc.AddRequest{Attachment: att, NetNS: args.Netns, PodNamespace: pod.Namespace,
+		PodName: pod.Name, PodUID: pod.UID, HostIfName: hostIf})
+	if err != nil {
+		c.log.Error("ipamd gave no address", keyError, err.Error())
+		return ipamError("get an address from ipamd", err)
+	}
+	c.log = c.log.With(keyIP, res.IP.String(), keyENI, res.ENI, keyHostIf, hostIf)
+	mtu := c.conf.MTU
+	if mtu == 0 {
+		mtu = res.MTU
+	}
+	want := dataplane.Pod{NetNS: args.Netns, IfName: args.IfName, HostIfName: hostIf, IP: res.IP, MTU: mtu,
+		RouteTable: res.RouteTable}
+	wired, err := dp.Setup(want)
+	if err != nil {
+		c.log.Error("wiring the pod failed; releasing its address", keyError, err.Error())
+		p.release(c, att)
+		return internal("wire the pod's network", err)
+	}
+	result := addResult(c.conf, args.Netns, wired, res, mtu)
+	if err := printResult(p, result, c.conf.CNIVersion); err != nil {
+		c.log.Error("writing the result failed; undoing the ADD", keyError, err.Error())
+		if terr := dp.Teardown(teardownOf(want)); terr != nil {
+			c.log.Error("undoing the wiring failed", keyError, terr.Error())
+		}
+		p.release(c, att)
+		return internal("write the result", err)
+	}
+	c.log.Info("pod added", "table", res.RouteTable, "mtu", mtu)
+	return nil
+}
+
+// release gives an attachment's address back to ipamd after a failed ADD,
+// with a context of its own (the ADD's may have run out).
+func (p *Plugin) release(c *call, att ipamc.Attachment) {
+	ctx, cancel := context.WithTimeout(context.Background(), c.conf.IpamdTimeout)
+	defer cancel()
+	if _, _, err := c.ipam.Del(ctx, att); err != nil {
+		c.log.Error("releasing the address failed; ipamd's garbage collection will reclaim it", keyError, err.Error())
+	}
+}
+
+// checkNetNS says whether path is a network namespace, before anything is
+// allocated.
+func checkNetNS(path string) error {
+	n, err := ns.GetNS(path)
+	if err != nil {
+		return types.NewError(types.ErrInvalidNetNS, fmt.Sprintf("CNI_NETNS %q: %v", path, err),
+			"the runtime must pass the pod's network namespace path")
+	}
+	_ = n.Close()
+	return nil
+}
+
+func teardownOf(p dataplane.Pod) dataplane.Teardown {
+	return dataplane.Teardown{NetNS: p.NetNS, IfName: p.IfName, HostIfName: p.HostIfName, IP: p.IP,
+		RouteTable: p.RouteTable}
+}
+
+// addResult is the CNI result of an ADD: the host veth, the pod interface
+// (in its sandbox), the /32 on the pod interface with 169.254.1.1 as its
+// gateway, and the default route.
+func addResult(conf config.Conf, netns string, w dataplane.Wired, res ipamc.AddResult, mtu int) *current.Result {
+	podIdx := 1
+	gw := net.ParseIP(dataplane.GatewayIP)
+	return &current.Result{
+		CNIVersion: current.ImplementedSpecVersion,
+		Interfaces: []*current.Interface{
+			{Name: w.HostIfName, Mac: w.HostMAC, Mtu: mtu},
+			{Name: w.PodIfName, Mac: w.PodMAC, Mtu: mtu, Sandbox: netns},
+		},
+		IPs: []*current.IPConfig{{
+			Interface: &podIdx,
+			Address:   net.IPNet{IP: res.IP.AsSlice(), Mask: net.CIDRMask(32, 32)},
+			Gateway:   gw,
+		}},
+		Routes: []*types.Route{{Dst: net.IPNet{IP: net.IPv4zero.To4(), Mask: net.CIDRMask(0, 32)}, GW: gw}},
+		DNS:    conf.DNS,
+	}
+}
+
+// printResult writes the result in the configuration's version.
+func printResult(p *Plugin, r *current.Result, ver string) error {
+	out, err := r.GetAsVersion(ver)
+	if err != nil {
+		return fmt.Errorf("convert the result to %s: %w", ver, err)
+	}
+	return out.PrintTo(p.deps.Stdout)
+}
