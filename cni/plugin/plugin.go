@@ -47,11 +47,11 @@ func (p *Plugin) Funcs() skel.CNIFuncs {
 // call is one verb's context: the parsed configuration, its log and
 // ipamd.
 type call struct {
-	conf   config.Conf
-	log    *slog.Logger
-	ipam   ipamc.Client // nil when dialErr
+	conf    config.Conf
+	log     *slog.Logger
+	ipam    ipamc.Client // nil when dialErr
 	dialErr error
-	closer []io.Closer
+	closer  []io.Closer
 }
 
 // open parses the configuration, opens the log and connects to ipamd.
