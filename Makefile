@@ -15,6 +15,7 @@ all: build
 
 build:
 	$(GO) build -o $(BIN)/ ./cloud/sim/cmd/ec2sim ./ipamd
+	$(GO) build -o $(BIN)/vpc-cni ./cni
 
 lint:
 	@out=$$(gofmt -l $(GOFILES)); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
@@ -29,7 +30,7 @@ unit:
 
 # Each fuzz target as package:Target; go test fuzzes one target at a time.
 FUZZ_TARGETS := ./cloud/sim:FuzzParseQuery ./ipamd/config:FuzzFromEnviron \
-	./ipamd/datastore:FuzzDecodeCheckpoint ./ipamd/pool:FuzzDecide
+	./ipamd/datastore:FuzzDecodeCheckpoint ./ipamd/pool:FuzzDecide ./cni/config:FuzzParse
 
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \
