@@ -95,7 +95,7 @@ var (
 	// ErrVersion: cniVersion is not one the plugin implements (CNI code 1).
 	// skel refuses such a configuration before Parse sees it.
 	ErrVersion = errors.New("incompatible CNI version")
-	// ErrArgs: CNI_ARGS is malformed (CNI code 5).
+	// ErrArgs: CNI_ARGS is malformed (CNI code 4, invalid environment variables).
 	ErrArgs = errors.New("invalid CNI_ARGS")
 )
 
