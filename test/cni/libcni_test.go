@@ -2,8 +2,10 @@ package cni_test
 
 import (
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/containernetworking/cni/libcni"
 
@@ -11,8 +13,12 @@ import (
 	"github.com/vpc-cni/vpc-cni/cni/ipamc/fake"
 )
 
-// codeNotAvailable is the spec's "plugin not available" (STATUS).
-const codeNotAvailable = 50
+const (
+	// codeNotAvailable is the spec's "plugin not available" (STATUS).
+	codeNotAvailable = 50
+	// fakeMTU is the pods' MTU the fake ipamd answers (not a default).
+	fakeMTU = 8500
+)
 
 // fakeAddresses alternate between the primary ENI (main table) and a
 // secondary one (device 1, table 2): the pods added one after the other
@@ -52,8 +58,8 @@ func TestPrivilegedLibcni(t *testing.T) {
 
 func testLibcniFlows(t *testing.T, version string) {
 	host := newHost(t)
-	srv := fake.Start(t, fake.Options{Addresses: fakeAddresses()})
-	n := newNet(t, host, version, srv.Socket())
+	srv := fake.Start(t, fake.Options{Addresses: fakeAddresses(), MTU: fakeMTU})
+	n := newNet(t, host, version, srv.Socket(), fakeMTU)
 	is11 := version == "1.1.0"
 
 	// ADD: a pod on the primary ENI and one on the secondary ENI.
@@ -148,12 +154,18 @@ func testStatus(t *testing.T, n *testNet, srv *fake.Server) {
 	}
 }
 
-// testGC: a GC whose valid attachments leave a pod out releases it at
-// ipamd and removes its host route and rules; keep stays.
+// testGC: a GC whose valid attachments leave out a pod whose sandbox is
+// gone releases its address at ipamd and removes the host rules its veth
+// did not take with it; keep stays.
 func testGC(t *testing.T, n *testNet, srv *fake.Server, keep *testPod) {
 	t.Helper()
 	gone := newPod(t, "default", "job-2")
 	ip := n.mustAdd(gone, mainTable)
+	gone.ns.remove(t)
+	waitLinkGone(t, n.host, gone.hostIf)
+	if len(rulesOf(t, n.host, ip)) == 0 {
+		t.Fatalf("the rules of %s went with its sandbox: nothing left for GC to do", ip)
+	}
 	// A runtime with no cached attachment (another cache directory), so
 	// that libcni sends the plugin the GC alone and does not DEL first.
 	bare := libcni.NewCNIConfigWithCacheDir([]string{binDir}, t.TempDir(), nil)
@@ -173,23 +185,27 @@ func testGC(t *testing.T, n *testNet, srv *fake.Server, keep *testPod) {
 	if _, ok := held(srv, keep); !ok {
 		t.Error("GC released the address of a valid attachment")
 	}
-	for _, r := range n.host.hostRoutes(t) {
-		if ipOf(r.Dst) == ip {
-			t.Errorf("host route %s left after GC", r)
-		}
-	}
-	for _, r := range n.host.podRules(t) {
-		if ipOf(r.Dst) == ip || ipOf(r.Src) == ip {
-			t.Errorf("host rule %s left after GC", r)
-		}
-	}
+	wantHostPodGone(t, n.host, gone.hostIf, ip)
 	// The runtime's own GC: libcni DELs the attachment it still caches,
-	// which ipamd no longer knows: the rest of the pod goes.
+	// whose netns is gone and which ipamd no longer knows: success.
 	if err := n.gc(n.cni, keep); err != nil {
 		t.Fatalf("libcni's GC with its cache: %v", err)
 	}
 	wantHostPodGone(t, n.host, gone.hostIf, ip)
 	wantHostWired(t, n.host, keep.hostIf, ipOfHeld(t, srv, keep), 2)
+}
+
+// waitLinkGone waits until the link is gone from the namespace (a
+// removed namespace is destroyed, with its links, asynchronously).
+func waitLinkGone(t *testing.T, n *testNS, name string) {
+	t.Helper()
+	deadline := time.Now().Add(waitFor)
+	for slices.Contains(n.linkNames(t), name) {
+		if time.Now().After(deadline) {
+			t.Fatalf("link %s still there %s after its peer's namespace was removed", name, waitFor)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 func ipOfHeld(t *testing.T, srv *fake.Server, p *testPod) netip.Addr {

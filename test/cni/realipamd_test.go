@@ -25,10 +25,11 @@ const cnitoolCacheDir = "/var/lib/cni"
 func TestPrivilegedCnitoolRealIpamd(t *testing.T) {
 	privileged(t)
 	t.Parallel()
-	ipamd := startIpamd(t, "m5.large", map[string]string{"WARM_IP_TARGET": "2", "MINIMUM_IP_TARGET": "2"})
+	ipamd := startIpamd(t, "m5.large", map[string]string{"WARM_IP_TARGET": "2", "MINIMUM_IP_TARGET": "2",
+		"POD_MTU": "1500"})
 	ipamd.waitAvailable(t, 1)
 	host := newHost(t)
-	n := newNet(t, host, "1.1.0", ipamd.socket)
+	n := newNet(t, host, "1.1.0", ipamd.socket, 1500)
 	pod := newNS(t)
 	// cnitool names the container after its netns path.
 	sum := sha512.Sum512([]byte(pod.Path()))
@@ -57,8 +58,11 @@ func TestPrivilegedCnitoolRealIpamd(t *testing.T) {
 	if eni.Attachment.DeviceIndex > 0 {
 		table = eni.Attachment.DeviceIndex + 1
 	}
-	mac := wantHostWired(t, host, hostIf, ip, table)
-	wantPodWired(t, pod, podIfName, ip, mac)
+	veth := wantHostWired(t, host, hostIf, ip, table)
+	wantPodWired(t, pod, podIfName, ip, veth)
+	if veth.MTU != n.mtu {
+		t.Errorf("veth MTU %d, want ipamd's POD_MTU %d", veth.MTU, n.mtu)
+	}
 	wantReach(t, host, pod, ip)
 
 	cnitool(t, host, env, "check", pod.Path())
@@ -101,7 +105,7 @@ func TestPrivilegedRealIpamdENIs(t *testing.T) {
 	ipamd := startIpamd(t, "t3.medium", map[string]string{"WARM_IP_TARGET": "2", "MINIMUM_IP_TARGET": "8"})
 	ipamd.waitAvailable(t, 8)
 	host := newHost(t)
-	n := newNet(t, host, "1.0.0", ipamd.socket)
+	n := newNet(t, host, "1.0.0", ipamd.socket, 9001)
 	const pods = 7
 	var added []*testPod
 	var ips []netip.Addr
@@ -123,8 +127,11 @@ func TestPrivilegedRealIpamdENIs(t *testing.T) {
 			int(alloc.GetRouteTable()) != table {
 			t.Errorf("ipamd holds %v (found %v) for pod %d, want %s in table %d", alloc, found, i, ip, table)
 		}
-		mac := wantHostWired(t, host, p.hostIf, ip, table)
-		wantPodWired(t, p.ns, podIfName, ip, mac)
+		veth := wantHostWired(t, host, p.hostIf, ip, table)
+		wantPodWired(t, p.ns, podIfName, ip, veth)
+		if veth.MTU != n.mtu {
+			t.Errorf("pod %d: veth MTU %d, want ipamd's %d", i, veth.MTU, n.mtu)
+		}
 		if err := n.check(p); err != nil {
 			t.Errorf("CHECK pod %d: %v", i, err)
 		}

@@ -35,16 +35,17 @@ type testNet struct {
 	version string
 	dir     string // NETCONFPATH
 	logFile string
+	mtu     int // ipamd's pod MTU
 	list    *libcni.NetworkConfigList
 	cni     *libcni.CNIConfig
 }
 
 // newNet writes the repository's sample conflist at version with its
 // ipamd socket and plugin log in the test's directories, and loads it as
-// containerd does.
-func newNet(t *testing.T, host *testNS, version, socket string) *testNet {
+// containerd does. mtu is the MTU ipamd gives pods.
+func newNet(t *testing.T, host *testNS, version, socket string, mtu int) *testNet {
 	t.Helper()
-	n := &testNet{t: t, host: host, version: version, dir: t.TempDir()}
+	n := &testNet{t: t, host: host, version: version, dir: t.TempDir(), mtu: mtu}
 	n.logFile = filepath.Join(t.TempDir(), "plugin.log")
 	path := filepath.Join(n.dir, conflistFile)
 	writeConflist(t, path, version, map[string]any{"ipamdSocket": socket, "pluginLogFile": n.logFile,
@@ -161,8 +162,11 @@ func (n *testNet) mustAdd(p *testPod, table int) netip.Addr {
 		t.Fatalf("ADD %s/%s: %v", p.namespace, p.name, err)
 	}
 	ip := wantResult(t, res, n.version, p)
-	mac := wantHostWired(t, n.host, p.hostIf, ip, table)
-	wantPodWired(t, p.ns, podIfName, ip, mac)
+	veth := wantHostWired(t, n.host, p.hostIf, ip, table)
+	wantPodWired(t, p.ns, podIfName, ip, veth)
+	if veth.MTU != n.mtu {
+		t.Errorf("veth MTU %d, want ipamd's %d", veth.MTU, n.mtu)
+	}
 	return ip
 }
 
