@@ -56,37 +56,50 @@ func TestPrivilegedLibcni(t *testing.T) {
 	}
 }
 
+// testLibcniFlows: ADD of a pod on the primary ENI and one on a
+// secondary ENI, CHECK, DEL, and with 1.1.0 STATUS and GC, then DEL and
+// STATUS with ipamd stopped.
 func testLibcniFlows(t *testing.T, version string) {
 	host := newHost(t)
 	srv := fake.Start(t, fake.Options{Addresses: fakeAddresses(), MTU: fakeMTU})
 	n := newNet(t, host, version, srv.Socket(), fakeMTU)
-	is11 := version == "1.1.0"
-
-	// ADD: a pod on the primary ENI and one on the secondary ENI.
 	a, b := newPod(t, "default", "web-0"), newPod(t, "shop", "cart-1")
-	ipA := n.mustAdd(a, mainTable)
-	ipB := n.mustAdd(b, 2)
-	for _, p := range []*testPod{a, b} {
-		h, ok := held(srv, p)
-		if !ok {
-			t.Fatalf("the fake holds no address for %s/%s", p.namespace, p.name)
-		}
-		if h.PodNamespace != p.namespace || h.PodName != p.name || h.PodUID != p.uid || h.HostIfName != p.hostIf ||
-			h.NetNS != p.ns.Path() {
-			t.Errorf("AddNetwork for %s/%s asked with %+v, want the pod's namespace, name, uid, netns and host veth %s",
-				p.namespace, p.name, h, p.hostIf)
-		}
+	ipA, ipB := testAdd(t, n, srv, a, mainTable), testAdd(t, n, srv, b, 2)
+	testCheck(t, n, a, b)
+	testDel(t, n, srv, a, ipA)
+	wantHostWired(t, host, b.hostIf, ipB, 2)
+	if version == "1.1.0" {
+		testStatus(t, n, srv)
+		testGC(t, n, srv, b)
 	}
-	if h, _ := held(srv, a); h.IP != ipA {
-		t.Errorf("pod A's result has %s, the fake gave %s", ipA, h.IP)
-	}
-	if h, _ := held(srv, b); h.IP != ipB || h.RouteTable != 2 {
-		t.Errorf("pod B's result has %s, the fake gave %s table %d", ipB, h.IP, h.RouteTable)
-	}
-	wantReach(t, host, a.ns, ipA)
-	wantReach(t, host, b.ns, ipB)
+	testIpamdGone(t, n, srv, b, version == "1.1.0")
+}
 
-	// CHECK passes, then names the default route deleted by hand.
+// testAdd: ADD returns and wires the address the fake gave the pod, from
+// the ENI of table, asked for with the pod's CNI_ARGS; the pod reaches the
+// host.
+func testAdd(t *testing.T, n *testNet, srv *fake.Server, p *testPod, table int) netip.Addr {
+	t.Helper()
+	ip := n.mustAdd(p, table)
+	h, ok := held(srv, p)
+	switch {
+	case !ok:
+		t.Fatalf("the fake holds no address for %s/%s", p.namespace, p.name)
+	case h.IP != ip || h.RouteTable != table:
+		t.Errorf("%s/%s: the result has %s, the fake gave %s table %d", p.namespace, p.name, ip, h.IP, h.RouteTable)
+	case h.PodNamespace != p.namespace || h.PodName != p.name || h.PodUID != p.uid || h.HostIfName != p.hostIf ||
+		h.NetNS != p.ns.Path():
+		t.Errorf("AddNetwork for %s/%s asked with %+v, want the pod's namespace, name, uid, netns and host veth %s",
+			p.namespace, p.name, h, p.hostIf)
+	}
+	wantReach(t, n.host, p.ns, ip)
+	return ip
+}
+
+// testCheck: CHECK passes, then names the default route of a deleted by
+// hand; b's CHECK still passes.
+func testCheck(t *testing.T, n *testNet, a, b *testPod) {
+	t.Helper()
 	for _, p := range []*testPod{a, b} {
 		if err := n.check(p); err != nil {
 			t.Errorf("CHECK %s after ADD: %v", p.name, err)
@@ -101,38 +114,40 @@ func testLibcniFlows(t *testing.T, version string) {
 	if err := n.check(b); err != nil {
 		t.Errorf("CHECK of the other pod: %v", err)
 	}
+}
 
-	// DEL removes everything of the pod; a second DEL succeeds.
-	if err := n.del(a); err != nil {
+// testDel: DEL removes everything of the pod and its allocation; a second
+// DEL succeeds.
+func testDel(t *testing.T, n *testNet, srv *fake.Server, p *testPod, ip netip.Addr) {
+	t.Helper()
+	if err := n.del(p); err != nil {
 		t.Fatalf("DEL: %v", err)
 	}
-	wantHostPodGone(t, host, a.hostIf, ipA)
-	if names := a.ns.linkNames(t); len(names) != 1 {
+	wantHostPodGone(t, n.host, p.hostIf, ip)
+	if names := p.ns.linkNames(t); len(names) != 1 {
 		t.Errorf("pod links after DEL = %v, want lo only", names)
 	}
-	if _, ok := held(srv, a); ok {
+	if _, ok := held(srv, p); ok {
 		t.Error("the fake still holds the address after DEL")
 	}
-	if err := n.del(a); err != nil {
+	if err := n.del(p); err != nil {
 		t.Errorf("second DEL: %v", err)
 	}
-	wantHostWired(t, host, b.hostIf, ipB, 2)
+}
 
-	if is11 {
-		testStatus(t, n, srv)
-		testGC(t, n, srv, b)
-	}
-
-	// DEL with ipamd gone: the host side of prevResult's address goes and
-	// DEL succeeds.
+// testIpamdGone: with ipamd stopped, DEL removes the host side of
+// prevResult's address (the secondary ENI's rule too) and succeeds, and
+// STATUS fails with code 50.
+func testIpamdGone(t *testing.T, n *testNet, srv *fake.Server, p *testPod, status bool) {
+	t.Helper()
 	srv.Stop()
-	if err := n.del(b); err != nil {
+	if err := n.del(p); err != nil {
 		t.Fatalf("DEL with ipamd stopped: %v", err)
 	}
-	wantHostClean(t, host)
-	if is11 {
-		err := n.status()
-		if e := cniError(t, "STATUS with ipamd stopped", err); e.Code != codeNotAvailable {
+	wantHostClean(t, n.host)
+	if status {
+		e := cniError(t, "STATUS with ipamd stopped", n.status())
+		if e.Code != codeNotAvailable {
 			t.Errorf("STATUS with ipamd stopped: %v, want code %d", e, codeNotAvailable)
 		}
 	}
