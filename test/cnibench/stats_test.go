@@ -62,11 +62,14 @@ func ratioLine(ours, ref figures) string {
 func ms(d time.Duration) string { return fmt.Sprintf("%.2fms", float64(d)/float64(time.Millisecond)) }
 
 // report is the comparison table followed by the ratio line; ours comes
-// first, the reference second.
-func report(ours, ref figures) string {
+// first, the reference second; setup says where it ran.
+func report(ours, ref figures, setup string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "\nCNI ADD/DEL through libcni, cniVersion 1.0.0, %d pods each, sequential and interleaved; churn: ADD+DEL of %d pods, %d in parallel\n",
 		ours.pods, ours.churnPods, ours.churnParallelism)
+	if setup != "" {
+		fmt.Fprintf(&b, "%s\n", setup)
+	}
 	fmt.Fprintf(&b, "%-18s %10s %10s %10s %10s %14s\n", "plugin", "ADD p50", "ADD p99", "DEL p50", "DEL p99", "churn pods/s")
 	for _, f := range []figures{ours, ref} {
 		fmt.Fprintf(&b, "%-18s %10s %10s %10s %10s %14.1f\n", f.name, ms(f.addP50), ms(f.addP99), ms(f.delP50), ms(f.delP99), f.churnPodsPerSec)
@@ -127,7 +130,7 @@ func TestReportEndsWithRatioLine(t *testing.T) {
 		{"no reference", ours, figures{}, "vpc-cni/ptp ADD p50 ratio: NaN"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			out := report(tc.ours, tc.ref)
+			out := report(tc.ours, tc.ref, "state on tmpfs")
 			lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
 			if got := lines[len(lines)-1]; got != tc.final {
 				t.Errorf("last line %q, want %q\n%s", got, tc.final, out)
