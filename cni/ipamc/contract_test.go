@@ -34,6 +34,13 @@ var (
 	secondary1 = alloc("198.18.2.10", "eni-1", 1, 2)
 )
 
+// heldBy is a as ipamd answers it once container id holds it: with the
+// host veth its AddNetwork named (addReq).
+func heldBy(a ipamc.Allocation, id string) ipamc.Allocation {
+	a.HostIfName = addReq(id, "").HostIfName
+	return a
+}
+
 func TestContractAdd(t *testing.T) {
 	forEachBackend(t, true, func(t *testing.T, c *ipamc.GRPC, _ backend) {
 		ctx := ctxT(t)
@@ -41,7 +48,7 @@ func TestContractAdd(t *testing.T) {
 		if err != nil {
 			t.Fatalf("Add: %v", err)
 		}
-		want := ipamc.AddResult{Allocation: primary1, VPCCIDRs: []netip.Prefix{vpcCIDR}, MTU: 9001}
+		want := ipamc.AddResult{Allocation: heldBy(primary1, "c1"), VPCCIDRs: []netip.Prefix{vpcCIDR}, MTU: 9001}
 		if !reflect.DeepEqual(res, want) {
 			t.Errorf("Add = %+v, want %+v", res, want)
 		}
@@ -53,8 +60,8 @@ func TestContractAdd(t *testing.T) {
 			req  ipamc.AddRequest
 			want ipamc.Allocation
 		}{
-			{addReq("c1", "net1"), primary2},
-			{addReq("c2", "eth0"), secondary1}, // the primary ENI is full
+			{addReq("c1", "net1"), heldBy(primary2, "c1")},
+			{addReq("c2", "eth0"), heldBy(secondary1, "c2")}, // the primary ENI is full
 		} {
 			got, err := c.Add(ctx, tc.req)
 			if err != nil || got.Allocation != tc.want {
@@ -70,13 +77,14 @@ func TestContractDelCheck(t *testing.T) {
 		if _, err := c.Add(ctx, addReq("c1", "eth0")); err != nil {
 			t.Fatal(err)
 		}
+		want := heldBy(primary1, "c1")
 		a, found, err := c.Check(ctx, att("c1", "eth0"))
-		if err != nil || !found || a != primary1 {
-			t.Errorf("Check = %+v, %v, %v; want %+v found", a, found, err, primary1)
+		if err != nil || !found || a != want {
+			t.Errorf("Check = %+v, %v, %v; want %+v found", a, found, err, want)
 		}
 		a, found, err = c.Del(ctx, att("c1", "eth0"))
-		if err != nil || !found || a != primary1 {
-			t.Errorf("Del = %+v, %v, %v; want %+v found", a, found, err, primary1)
+		if err != nil || !found || a != want {
+			t.Errorf("Del = %+v, %v, %v; want %+v found", a, found, err, want)
 		}
 		for _, call := range []struct {
 			name string
@@ -168,7 +176,7 @@ func TestContractExhausted(t *testing.T) {
 			}
 		}
 		// The held addresses are intact.
-		if a, found, err := c.Check(ctx, att("c1", "eth0")); err != nil || !found || a != primary1 {
+		if a, found, err := c.Check(ctx, att("c1", "eth0")); err != nil || !found || a != heldBy(primary1, "c1") {
 			t.Errorf("Check = %+v, %v, %v", a, found, err)
 		}
 	})

@@ -59,6 +59,7 @@ func allocationOf(field string, pb *ipamv1.Allocation) (Allocation, error) {
 		ENI:         pb.GetEniId(),
 		DeviceIndex: int(pb.GetDeviceIndex()),
 		RouteTable:  int(pb.GetRouteTable()),
+		HostIfName:  pb.GetHostIfname(),
 	}
 	if a.DeviceIndex < 0 {
 		return Allocation{}, fieldErr(field+".device_index", "%d: negative", a.DeviceIndex)

@@ -33,6 +33,7 @@ func TestAddCarriesRequestAndNodeFacts(t *testing.T) {
 		t.Fatalf("Add: %v", err)
 	}
 	secondary.RouteTable = 4 // device index + 1
+	secondary.HostIfName = req.HostIfName
 	if res.Allocation != secondary || res.MTU != 1500 || !res.ExternalSNAT || len(res.VPCCIDRs) != 2 ||
 		res.VPCCIDRs[1] != netip.MustParsePrefix("203.0.113.0/24") {
 		t.Errorf("Add = %+v", res)

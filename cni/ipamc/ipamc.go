@@ -51,6 +51,9 @@ type Allocation struct {
 	// primary ENI, device index + 1 otherwise.
 	RouteTable int
 	Block      netip.Prefix
+	// HostIfName is the pod's host veth ipamd recorded at Add; empty when
+	// unknown.
+	HostIfName string
 }
 
 // AddResult is an Add's answer.

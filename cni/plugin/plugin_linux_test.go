@@ -221,3 +221,34 @@ func (e *env) addQuiet(id string, pod ns.NetNS) (*current.Result, error) {
 	}
 	return parseResult(out.Bytes())
 }
+
+// TestPrivilegedGC: GC releases, at ipamd, every attachment the runtime
+// no longer holds, and removes its host veth, route and rules, even while
+// its sandbox lingers; the pod still held keeps everything.
+func TestPrivilegedGC(t *testing.T) {
+	e := newEnv(t, fake.Options{})
+	kept, gone := newNS(t), newNS(t)
+	rKept := e.add("kept", kept)
+	e.add("gone", gone)
+	valid := []map[string]string{{"containerID": "kept", "ifname": "eth0"}}
+	if err := e.plugin.GC(args("", nil, e.conf(map[string]any{"cni.dev/valid-attachments": valid}))); err != nil {
+		t.Fatalf("GC: %v", err)
+	}
+	held := e.ipamd.Allocations()
+	if len(held) != 1 || held[0].ContainerID != "kept" {
+		t.Errorf("ipamd holds %+v after GC, want only the kept pod", held)
+	}
+	s := e.hostState()
+	if len(s.veths) != 1 || len(s.routes) != 1 || s.routes[0] != rKept.IPs[0].Address.String() {
+		t.Errorf("host after GC = %+v, want only the kept pod's veth and route", s)
+	}
+	if err := e.plugin.Check(args("kept", kept, e.prev(rKept))); err != nil {
+		t.Errorf("CHECK of the kept pod after GC: %v", err)
+	}
+	if err := e.plugin.GC(args("", nil, e.conf(nil))); code(err) != types.ErrInvalidNetworkConfig {
+		t.Errorf("GC without valid attachments = %v, want code 7", err)
+	}
+	if len(e.ipamd.Allocations()) != 1 {
+		t.Errorf("a GC without valid attachments released something")
+	}
+}

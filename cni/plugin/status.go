@@ -77,7 +77,8 @@ func (p *Plugin) GC(args *skel.CmdArgs) error {
 	for _, r := range released {
 		c.log.Info("released by garbage collection", keyContainer, r.ContainerID, keyIfName, r.IfName,
 			keyIP, r.IP.String())
-		if err := dp.Teardown(dataplane.Teardown{IP: r.IP, RouteTable: r.RouteTable}); err != nil {
+		td := dataplane.Teardown{HostIfName: r.HostIfName, IP: r.IP, RouteTable: r.RouteTable}
+		if err := dp.Teardown(td); err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", r.IP, err))
 		}
 	}

@@ -65,6 +65,7 @@ func allocationPB(a datastore.Allocation) *ipamv1.Allocation {
 		EniId:       a.ENI,
 		DeviceIndex: int32Of(a.DeviceIndex),
 		RouteTable:  int32Of(a.RouteTable),
+		HostIfname:  a.Pod.HostIfName,
 	}
 	if a.IP.IsValid() {
 		pb.Ipv4 = a.IP.String()

@@ -37,7 +37,7 @@ func (s *Server) AddNetwork(ctx context.Context, r *ipamv1.AddNetworkRequest) (*
 	}
 	key := ipamc.Attachment{ContainerID: r.GetContainerId(), IfName: r.GetIfname()}
 	if h, ok := s.held[key]; ok {
-		return s.addResponse(h.Allocation), nil
+		return s.addResponse(h), nil
 	}
 	if len(s.free) == 0 {
 		switch {
@@ -51,14 +51,15 @@ func (s *Server) AddNetwork(ctx context.Context, r *ipamv1.AddNetworkRequest) (*
 	}
 	a := s.free[0]
 	s.free = s.free[1:]
-	s.held[key] = Held{Attachment: key, Allocation: a, NetNS: r.GetNetns(), PodNamespace: r.GetPodNamespace(),
+	h := Held{Attachment: key, Allocation: a, NetNS: r.GetNetns(), PodNamespace: r.GetPodNamespace(),
 		PodName: r.GetPodName(), PodUID: r.GetPodUid(), HostIfName: r.GetHostIfname()}
-	return s.addResponse(a), nil
+	s.held[key] = h
+	return s.addResponse(h), nil
 }
 
-func (s *Server) addResponse(a ipamc.Allocation) *ipamv1.AddNetworkResponse {
+func (s *Server) addResponse(h Held) *ipamv1.AddNetworkResponse {
 	resp := proto.CloneOf(s.node)
-	resp.Allocation = allocationPB(a)
+	resp.Allocation = heldPB(h)
 	return resp
 }
 
@@ -82,7 +83,7 @@ func (s *Server) DelNetwork(ctx context.Context, r *ipamv1.DelNetworkRequest) (*
 		return &ipamv1.DelNetworkResponse{}, nil
 	}
 	s.release(h)
-	return &ipamv1.DelNetworkResponse{Found: true, Allocation: allocationPB(h.Allocation)}, nil
+	return &ipamv1.DelNetworkResponse{Found: true, Allocation: heldPB(h)}, nil
 }
 
 // release puts a held address back at the end of the free list.
@@ -109,7 +110,7 @@ func (s *Server) CheckNetwork(ctx context.Context, r *ipamv1.CheckNetworkRequest
 	if !ok {
 		return &ipamv1.CheckNetworkResponse{}, nil
 	}
-	return &ipamv1.CheckNetworkResponse{Found: true, Allocation: allocationPB(h.Allocation)}, nil
+	return &ipamv1.CheckNetworkResponse{Found: true, Allocation: heldPB(h)}, nil
 }
 
 // Status: ready while an address is free or the pool is not blocked.
@@ -158,18 +159,22 @@ func (s *Server) GarbageCollect(ctx context.Context, r *ipamv1.GarbageCollectReq
 		s.release(h)
 		resp.Released = append(resp.Released, &ipamv1.Released{
 			Attachment: &ipamv1.Attachment{ContainerId: h.ContainerID, Ifname: h.IfName},
-			Allocation: allocationPB(h.Allocation),
+			Allocation: heldPB(h),
 		})
 	}
 	return resp, nil
 }
 
-func allocationPB(a ipamc.Allocation) *ipamv1.Allocation {
+// heldPB is a held allocation as ipamd answers it, with the host veth
+// recorded at AddNetwork.
+func heldPB(h Held) *ipamv1.Allocation {
+	a := h.Allocation
 	return &ipamv1.Allocation{
 		Ipv4:        a.IP.String(),
 		EniId:       a.ENI,
 		DeviceIndex: int32(a.DeviceIndex),
 		RouteTable:  int32(a.RouteTable),
 		Block:       a.Block.String(),
+		HostIfname:  h.HostIfName,
 	}
 }

@@ -238,7 +238,10 @@ type Allocation struct {
 	RouteTable int32 `protobuf:"varint,4,opt,name=route_table,json=routeTable,proto3" json:"route_table,omitempty"`
 	// block is the secondary address (/32) or delegated prefix (/28) the
 	// address belongs to.
-	Block         string `protobuf:"bytes,5,opt,name=block,proto3" json:"block,omitempty"`
+	Block string `protobuf:"bytes,5,opt,name=block,proto3" json:"block,omitempty"`
+	// host_ifname is the pod's host-side veth recorded at AddNetwork, when
+	// known: GC removes it with the address's routes and rules.
+	HostIfname    string `protobuf:"bytes,6,opt,name=host_ifname,json=hostIfname,proto3" json:"host_ifname,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -304,6 +307,13 @@ func (x *Allocation) GetRouteTable() int32 {
 func (x *Allocation) GetBlock() string {
 	if x != nil {
 		return x.Block
+	}
+	return ""
+}
+
+func (x *Allocation) GetHostIfname() string {
+	if x != nil {
+		return x.HostIfname
 	}
 	return ""
 }
@@ -843,7 +853,7 @@ const file_ipam_v1_ipam_proto_rawDesc = "" +
 	"\bpod_name\x18\x05 \x01(\tR\apodName\x12\x17\n" +
 	"\apod_uid\x18\x06 \x01(\tR\x06podUid\x12\x1f\n" +
 	"\vhost_ifname\x18\a \x01(\tR\n" +
-	"hostIfname\"\x91\x01\n" +
+	"hostIfname\"\xb2\x01\n" +
 	"\n" +
 	"Allocation\x12\x12\n" +
 	"\x04ipv4\x18\x01 \x01(\tR\x04ipv4\x12\x15\n" +
@@ -851,7 +861,9 @@ const file_ipam_v1_ipam_proto_rawDesc = "" +
 	"\fdevice_index\x18\x03 \x01(\x05R\vdeviceIndex\x12\x1f\n" +
 	"\vroute_table\x18\x04 \x01(\x05R\n" +
 	"routeTable\x12\x14\n" +
-	"\x05block\x18\x05 \x01(\tR\x05block\"\xa8\x01\n" +
+	"\x05block\x18\x05 \x01(\tR\x05block\x12\x1f\n" +
+	"\vhost_ifname\x18\x06 \x01(\tR\n" +
+	"hostIfname\"\xa8\x01\n" +
 	"\x12AddNetworkResponse\x123\n" +
 	"\n" +
 	"allocation\x18\x01 \x01(\v2\x13.ipam.v1.AllocationR\n" +
