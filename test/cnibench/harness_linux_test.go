@@ -61,17 +61,27 @@ type harness struct {
 	stateDir string
 }
 
-// skipUnlessReady skips when the harness cannot run here.
+// skipUnlessReady skips when the harness cannot run here. A benchmark
+// also prints why: go test shows a skip's message only with -v, and
+// `make bench` should not drop the comparison silently.
 func skipUnlessReady(tb testing.TB) {
 	tb.Helper()
+	why := ""
 	if os.Geteuid() != 0 {
-		tb.Skip("needs root: creates network namespaces and runs CNI plugins in them (CI runs as root)")
+		why = "needs root: creates network namespaces and runs CNI plugins in them (CI runs as root)"
 	}
 	for _, p := range []string{"ptp", "host-local"} {
-		if _, err := os.Stat(filepath.Join(refPluginDir, p)); err != nil {
-			tb.Skipf("the reference plugin %s is missing (%v): apt-get install containernetworking-plugins (.ci/run does)", p, err)
+		if _, err := os.Stat(filepath.Join(refPluginDir, p)); why == "" && err != nil {
+			why = fmt.Sprintf("the reference plugin %s is missing (%v): apt-get install containernetworking-plugins (.ci/run does)", p, err)
 		}
 	}
+	if why == "" {
+		return
+	}
+	if _, ok := tb.(*testing.B); ok {
+		fmt.Printf("%s skipped: %s\n", tb.Name(), why)
+	}
+	tb.Skip(why)
 }
 
 // newHarness builds the plugin, starts ipamd with a warm pool and creates
