@@ -14,13 +14,13 @@ import (
 	"github.com/containernetworking/cni/pkg/skel"
 	current "github.com/containernetworking/cni/pkg/types/100"
 	"github.com/containernetworking/plugins/pkg/ns"
-	"github.com/containernetworking/plugins/pkg/testutils"
 	"github.com/vishvananda/netlink"
 
 	"github.com/vpc-cni/vpc-cni/cni/dataplane"
 	"github.com/vpc-cni/vpc-cni/cni/ipamc"
 	"github.com/vpc-cni/vpc-cni/cni/ipamc/fake"
 	"github.com/vpc-cni/vpc-cni/cni/plugin"
+	"github.com/vpc-cni/vpc-cni/internal/testns"
 )
 
 func needRoot(t *testing.T) {
@@ -33,15 +33,7 @@ func needRoot(t *testing.T) {
 // newNS creates a network namespace removed when the test ends.
 func newNS(t *testing.T) ns.NetNS {
 	t.Helper()
-	n, err := testutils.NewNS()
-	if err != nil {
-		t.Fatalf("create netns: %v", err)
-	}
-	t.Cleanup(func() {
-		_ = n.Close()
-		_ = testutils.UnmountNS(n)
-	})
-	return n
+	return testns.New(t)
 }
 
 // env is one test's node: a host namespace with the node's address on a

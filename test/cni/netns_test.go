@@ -14,7 +14,9 @@ import (
 	"github.com/containernetworking/plugins/pkg/ns"
 	"github.com/containernetworking/plugins/pkg/testutils"
 	"github.com/vishvananda/netlink"
+
 	"github.com/vishvananda/netns"
+	"github.com/vpc-cni/vpc-cni/internal/testns"
 
 	"github.com/vpc-cni/vpc-cni/cni/dataplane"
 )
@@ -78,8 +80,7 @@ func (n *testNS) remove(t *testing.T) {
 	if n.h != nil {
 		n.h.Close()
 	}
-	_ = n.Close()
-	if err := testutils.UnmountNS(n.NetNS); err != nil {
+	if err := testns.Remove(n.NetNS); err != nil {
 		t.Errorf("remove netns %s: %v", n.Path(), err)
 	}
 }

@@ -10,6 +10,8 @@ import (
 	"github.com/containernetworking/plugins/pkg/ns"
 	"github.com/containernetworking/plugins/pkg/testutils"
 	"github.com/vishvananda/netlink"
+
+	"github.com/vpc-cni/vpc-cni/internal/testns"
 	"golang.org/x/sys/unix"
 )
 
@@ -31,8 +33,7 @@ func newNetNS(tb testing.TB) ns.NetNS {
 		tb.Fatalf("create netns: %v", err)
 	}
 	tb.Cleanup(func() {
-		_ = n.Close()
-		if err := testutils.UnmountNS(n); err != nil {
+		if err := testns.Remove(n); err != nil {
 			tb.Errorf("remove netns: %v", err)
 		}
 	})
