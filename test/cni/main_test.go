@@ -14,6 +14,8 @@ import (
 	"path/filepath"
 	"runtime"
 	"testing"
+
+	"github.com/vpc-cni/vpc-cni/internal/plugintest"
 )
 
 // binDir holds the binaries TestMain built: the plugin (pluginName) and
@@ -62,15 +64,14 @@ func buildBinaries(dir string) error {
 	if err != nil {
 		goBin = filepath.Join(runtime.GOROOT(), "bin", "go")
 	}
-	for _, b := range []struct{ out, pkg string }{
-		{pluginName, "./cni"},
-		{cnitoolName, "github.com/containernetworking/cni/cnitool"},
-	} {
-		cmd := exec.Command(goBin, "build", "-o", filepath.Join(dir, b.out), b.pkg)
-		cmd.Dir = root
-		if out, err := cmd.CombinedOutput(); err != nil {
-			return fmt.Errorf("go build %s: %w\n%s", b.pkg, err, out)
-		}
+	// The plugin as `make build` builds it.
+	if _, err := plugintest.BuildIn(dir); err != nil {
+		return err
+	}
+	cmd := exec.Command(goBin, "build", "-o", filepath.Join(dir, cnitoolName), "github.com/containernetworking/cni/cnitool")
+	cmd.Dir = root
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("go build cnitool: %w\n%s", err, out)
 	}
 	return nil
 }

@@ -6,9 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -17,6 +15,8 @@ import (
 	current "github.com/containernetworking/cni/pkg/types/100"
 	"github.com/containernetworking/plugins/pkg/ns"
 	"golang.org/x/sys/unix"
+
+	"github.com/vpc-cni/vpc-cni/internal/plugintest"
 )
 
 // refPluginDir holds Debian's containernetworking-plugins.
@@ -142,14 +142,7 @@ func tmpfs() string {
 // buildPlugin builds bin/vpc-cni into dir, as `make build` does.
 func buildPlugin(tb testing.TB, dir string) {
 	tb.Helper()
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		goBin = filepath.Join(runtime.GOROOT(), "bin", "go")
-	}
-	cmd := exec.Command(goBin, "build", "-o", filepath.Join(dir, "vpc-cni"), "github.com/vpc-cni/vpc-cni/cni")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		tb.Fatalf("build the plugin (go build ./cni): %v\n%s", err, out)
-	}
+	plugintest.Build(tb, dir)
 }
 
 // ourConf is vpc-cni's conflist.
