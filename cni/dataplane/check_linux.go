@@ -20,7 +20,9 @@ func mismatch(format string, a ...any) error {
 // neighbour with the host veth's current MAC) and the host side (the veth,
 // the /32 route through it, the rule to the pod and, for a secondary
 // table only, the rule from it). The error wraps ErrMismatch and names the
-// first difference; other errors are failures to look.
+// first difference (a namespace that is gone is one); a path that cannot
+// be a pod's namespace (the host's own) is refused with ErrNetNS; other
+// errors are failures to look.
 func (l *Linux) Check(p Pod) error {
 	if err := p.Validate(); err != nil {
 		return err
@@ -30,12 +32,12 @@ func (l *Linux) Check(p Pod) error {
 		return err
 	}
 	defer l.mu.RUnlock()
-	podNS, gone, err := openPodNS(p.NetNS)
-	if gone {
+	podNS, err := l.openPod(p.NetNS)
+	if nsGone(err) {
 		return mismatch("pod network namespace %s is gone", p.NetNS)
 	}
 	if err != nil {
-		return fmt.Errorf("open pod netns %q: %w", p.NetNS, err)
+		return err
 	}
 	defer podNS.Close()
 	host, err := l.host.LinkByName(p.HostIfName)

@@ -85,7 +85,16 @@ type Dataplane interface {
 	// Check verifies what Setup made against p; the error names the first
 	// mismatch (ErrMismatch).
 	Check(p Pod) error
+	// CheckNetNS says whether path can be a pod's network namespace: it
+	// exists, is a network namespace and is not the host's own. The
+	// error wraps ErrNetNS and says which.
+	CheckNetNS(path string) error
 }
 
 // ErrMismatch: Check found something that is not as Setup made it.
 var ErrMismatch = errors.New("pod network does not match")
+
+// ErrNetNS: a path that is not a usable pod network namespace (missing,
+// not a network namespace, or the host's own). Setup and Check refuse it
+// before touching anything.
+var ErrNetNS = errors.New("not a usable pod network namespace")

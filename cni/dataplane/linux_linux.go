@@ -3,7 +3,6 @@ package dataplane
 import (
 	"errors"
 	"fmt"
-	"io/fs"
 	"net"
 	"net/netip"
 	"sync"
@@ -28,6 +27,8 @@ type Linux struct {
 	closed bool
 	hostNS ns.NetNS        // kept open: the veth peer is placed by its fd
 	host   *netlink.Handle // a netlink socket inside hostNS
+	// hostIDs are the namespaces no pod may use (openPod).
+	hostIDs []nsID
 
 	// fault, when set (tests only), is called before each step of Setup
 	// with the step's name; an error fails that step.
@@ -59,7 +60,13 @@ func New(o Options) (*Linux, error) {
 		hostNS.Close()
 		return nil, fmt.Errorf("open netlink in host netns %q: %w", hostNS.Path(), err)
 	}
-	return &Linux{hostNS: hostNS, host: h}, nil
+	ids, err := hostIDsOf(hostNS)
+	if err != nil {
+		h.Close()
+		hostNS.Close()
+		return nil, err
+	}
+	return &Linux{hostNS: hostNS, host: h, hostIDs: ids}, nil
 }
 
 // Close releases the host namespace and its netlink socket. It waits for
@@ -92,21 +99,6 @@ func (l *Linux) step(name string) error {
 		return nil
 	}
 	return l.fault(name)
-}
-
-// openPodNS opens a pod's namespace; gone reports a path that no longer
-// exists or is no longer a namespace (the pod's sandbox was removed).
-func openPodNS(path string) (n ns.NetNS, gone bool, err error) {
-	n, err = ns.GetNS(path)
-	if err == nil {
-		return n, false, nil
-	}
-	var notExist ns.NSPathNotExistErr
-	var notNS ns.NSPathNotNSErr
-	if errors.As(err, &notExist) || errors.As(err, &notNS) || errors.Is(err, fs.ErrNotExist) {
-		return nil, true, err
-	}
-	return nil, false, err
 }
 
 // retryDump runs a netlink dump again while the kernel reports it was

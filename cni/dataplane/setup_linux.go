@@ -48,7 +48,9 @@ type setup struct {
 }
 
 // Setup wires p; on any error it undoes what it made and returns the
-// error wrapped with the step that failed.
+// error wrapped with the step that failed. A p.NetNS that CheckNetNS
+// refuses (the host's own namespace) fails with ErrNetNS before anything
+// is made.
 func (l *Linux) Setup(p Pod) (Wired, error) {
 	if err := p.Validate(); err != nil {
 		return Wired{}, err
@@ -58,9 +60,9 @@ func (l *Linux) Setup(p Pod) (Wired, error) {
 		return Wired{}, err
 	}
 	defer l.mu.RUnlock()
-	podNS, err := ns.GetNS(p.NetNS)
+	podNS, err := l.openPod(p.NetNS)
 	if err != nil {
-		return Wired{}, fmt.Errorf("open pod netns %q: %w", p.NetNS, err)
+		return Wired{}, err
 	}
 	defer podNS.Close()
 

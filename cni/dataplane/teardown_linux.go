@@ -26,8 +26,12 @@ func (l *Linux) Teardown(t Teardown) error {
 	defer l.mu.RUnlock()
 	var errs []error
 	if t.NetNS != "" && t.IfName != "" {
-		if err := delPodLink(t.NetNS, t.IfName); err != nil {
+		host, err := l.delPodLink(t.NetNS, t.IfName)
+		if err != nil {
 			errs = append(errs, fmt.Errorf("delete pod interface %s in %s: %w", t.IfName, t.NetNS, err))
+		}
+		if host { // nothing in it is the pod's: only the host side of IP
+			t = HostSideOnly(t.IP, t.RouteTable)
 		}
 	}
 	ip := t.IP.Unmap()
@@ -52,17 +56,20 @@ func (l *Linux) Teardown(t Teardown) error {
 	return errors.Join(errs...)
 }
 
-// delPodLink deletes the pod's interface if its namespace still exists.
-func delPodLink(path, ifName string) error {
-	podNS, gone, err := openPodNS(path)
-	if gone {
-		return nil
-	}
-	if err != nil {
-		return err
+// delPodLink deletes the pod's interface if its namespace still exists;
+// host reports a path that is the host's own namespace (nothing deleted).
+func (l *Linux) delPodLink(path, ifName string) (host bool, err error) {
+	podNS, err := l.openPod(path)
+	switch {
+	case nsHost(err):
+		return true, nil
+	case nsGone(err):
+		return false, nil
+	case err != nil:
+		return false, err
 	}
 	defer podNS.Close()
-	return podNS.Do(func(ns.NetNS) error {
+	return false, podNS.Do(func(ns.NetNS) error {
 		_, err := delLink(nil, ifName)
 		return err
 	})

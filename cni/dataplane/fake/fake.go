@@ -16,9 +16,10 @@ import (
 type Op string
 
 const (
-	OpSetup    Op = "setup"
-	OpTeardown Op = "teardown"
-	OpCheck    Op = "check"
+	OpSetup      Op = "setup"
+	OpTeardown   Op = "teardown"
+	OpCheck      Op = "check"
+	OpCheckNetNS Op = "checknetns"
 )
 
 // Dataplane is the fake. The zero value is not usable: call New.
@@ -26,6 +27,8 @@ type Dataplane struct {
 	mu     sync.Mutex
 	pods   map[string]dataplane.Pod // by NetNS + "|" + IfName
 	hosts  map[netip.Addr]int       // the host side: address → route table
+	hostNS map[string]bool          // paths of the host's own namespace
+	gone   map[string]bool          // namespaces RemoveNetNS removed
 	faults map[Op]error
 	calls  map[Op]int
 }
@@ -35,7 +38,16 @@ var _ dataplane.Dataplane = (*Dataplane)(nil)
 // New is an empty fake host.
 func New() *Dataplane {
 	return &Dataplane{pods: map[string]dataplane.Pod{}, hosts: map[netip.Addr]int{},
+		hostNS: map[string]bool{}, gone: map[string]bool{},
 		faults: map[Op]error{}, calls: map[Op]int{}}
+}
+
+// SetHostNetNS makes path the host's own namespace: CheckNetNS, Setup
+// and Check refuse it, Teardown touches only the host side there.
+func (f *Dataplane) SetHostNetNS(path string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.hostNS[path] = true
 }
 
 // Fail makes every later op fail with err (nil: succeed again). A failed
@@ -79,10 +91,12 @@ func (f *Dataplane) HostAddrs() []netip.Addr {
 
 // RemoveNetNS forgets the pods of a namespace, as when the runtime
 // deletes it; the host side of their addresses stays until a Teardown
-// with the address (HostSideOnly) removes it.
+// with the address (HostSideOnly) removes it. The path is gone for good:
+// CheckNetNS and Setup refuse it, Check reports it as a mismatch.
 func (f *Dataplane) RemoveNetNS(path string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.gone[path] = true
 	for k, p := range f.pods {
 		if p.NetNS == path {
 			delete(f.pods, k)
@@ -99,6 +113,28 @@ func (f *Dataplane) begin(op Op) error {
 	return f.faults[op]
 }
 
+// netnsErr is CheckNetNS's answer for path; f.mu is held.
+func (f *Dataplane) netnsErr(path string) error {
+	switch {
+	case path == "" || f.gone[path]:
+		return fmt.Errorf("%w: %s does not exist", dataplane.ErrNetNS, path)
+	case f.hostNS[path]:
+		return fmt.Errorf("%w: %s is the host's own network namespace, not a pod's", dataplane.ErrNetNS, path)
+	}
+	return nil
+}
+
+// CheckNetNS refuses a path RemoveNetNS removed or SetHostNetNS marked;
+// any other path is a namespace.
+func (f *Dataplane) CheckNetNS(path string) error {
+	err := f.begin(OpCheckNetNS)
+	defer f.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	return f.netnsErr(path)
+}
+
 // Setup records p, replacing a stale pod of the same host veth name.
 func (f *Dataplane) Setup(p dataplane.Pod) (dataplane.Wired, error) {
 	err := f.begin(OpSetup)
@@ -107,6 +143,9 @@ func (f *Dataplane) Setup(p dataplane.Pod) (dataplane.Wired, error) {
 		return dataplane.Wired{}, err
 	}
 	if err := p.Validate(); err != nil {
+		return dataplane.Wired{}, err
+	}
+	if err := f.netnsErr(p.NetNS); err != nil {
 		return dataplane.Wired{}, err
 	}
 	p.IP = p.IP.Unmap()
@@ -136,6 +175,9 @@ func (f *Dataplane) Teardown(t dataplane.Teardown) error {
 	if err != nil {
 		return err
 	}
+	if f.hostNS[t.NetNS] {
+		t = dataplane.HostSideOnly(t.IP, t.RouteTable)
+	}
 	delete(f.pods, key(t.NetNS, t.IfName))
 	if ip := t.IP.Unmap(); ip.IsValid() {
 		delete(f.hosts, ip)
@@ -151,6 +193,12 @@ func (f *Dataplane) Check(p dataplane.Pod) error {
 		return err
 	}
 	if err := p.Validate(); err != nil {
+		return err
+	}
+	if f.gone[p.NetNS] {
+		return fmt.Errorf("%w: pod network namespace %s is gone", dataplane.ErrMismatch, p.NetNS)
+	}
+	if err := f.netnsErr(p.NetNS); err != nil {
 		return err
 	}
 	got, ok := f.pods[key(p.NetNS, p.IfName)]

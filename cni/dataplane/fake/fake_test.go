@@ -52,3 +52,41 @@ func TestFake(t *testing.T) {
 		t.Errorf("Setup of an invalid pod = %v, want ErrInvalid", err)
 	}
 }
+
+func TestFakeNetNS(t *testing.T) {
+	f := New()
+	f.SetHostNetNS("/proc/1/ns/net")
+	p := dataplane.Pod{NetNS: "/ns/a", IfName: "eth0", HostIfName: "enia", IP: netip.MustParseAddr("198.18.1.5")}
+	if err := f.CheckNetNS(p.NetNS); err != nil {
+		t.Errorf("CheckNetNS(%s) = %v", p.NetNS, err)
+	}
+	for _, path := range []string{"/proc/1/ns/net", ""} {
+		if err := f.CheckNetNS(path); !errors.Is(err, dataplane.ErrNetNS) {
+			t.Errorf("CheckNetNS(%q) = %v, want ErrNetNS", path, err)
+		}
+	}
+	h := p
+	h.NetNS = "/proc/1/ns/net"
+	if _, err := f.Setup(h); !errors.Is(err, dataplane.ErrNetNS) {
+		t.Errorf("Setup in the host namespace = %v, want ErrNetNS", err)
+	}
+	if err := f.Check(h); !errors.Is(err, dataplane.ErrNetNS) {
+		t.Errorf("Check in the host namespace = %v, want ErrNetNS", err)
+	}
+	if _, err := f.Setup(p); err != nil {
+		t.Fatalf("Setup: %v", err)
+	}
+	if err := f.Teardown(dataplane.Teardown{NetNS: h.NetNS, IfName: "eth0"}); err != nil || len(f.Pods()) != 1 {
+		t.Errorf("Teardown in the host namespace = %v, left %v; want the pod untouched", err, f.Pods())
+	}
+	f.RemoveNetNS(p.NetNS)
+	if err := f.CheckNetNS(p.NetNS); !errors.Is(err, dataplane.ErrNetNS) {
+		t.Errorf("CheckNetNS of a removed namespace = %v, want ErrNetNS", err)
+	}
+	if _, err := f.Setup(p); !errors.Is(err, dataplane.ErrNetNS) {
+		t.Errorf("Setup in a removed namespace = %v, want ErrNetNS", err)
+	}
+	if err := f.Check(p); !errors.Is(err, dataplane.ErrMismatch) {
+		t.Errorf("Check in a removed namespace = %v, want ErrMismatch", err)
+	}
+}
