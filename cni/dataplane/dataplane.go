@@ -89,6 +89,10 @@ type Dataplane interface {
 	// exists, is a network namespace and is not the host's own. The
 	// error wraps ErrNetNS and says which.
 	CheckNetNS(path string) error
+	// PodIfExists says whether ifName already exists in the namespace
+	// netns (a path CheckNetNS accepts): an ADD for a live pod must stop
+	// before it asks for an address.
+	PodIfExists(netns, ifName string) (bool, error)
 }
 
 // ErrMismatch: Check found something that is not as Setup made it.

@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"github.com/containernetworking/plugins/pkg/ns"
+	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 )
 
@@ -117,4 +118,34 @@ func (l *Linux) CheckNetNS(path string) error {
 		return err
 	}
 	return n.Close()
+}
+
+// PodIfExists says whether ifName already exists in the pod namespace
+// netns. A bad name is ErrInvalid, a path CheckNetNS refuses ErrNetNS.
+func (l *Linux) PodIfExists(netns, ifName string) (bool, error) {
+	if err := validIfName(ifName); err != nil {
+		return false, fmt.Errorf("%w: pod interface name: %v", ErrInvalid, err)
+	}
+	if err := l.enter(); err != nil {
+		return false, err
+	}
+	defer l.mu.RUnlock()
+	podNS, err := l.openPod(netns)
+	if err != nil {
+		return false, err
+	}
+	defer podNS.Close()
+	var exists bool
+	err = podNS.Do(func(ns.NetNS) error {
+		_, err := (&netlink.Handle{}).LinkByName(ifName)
+		if isNotFound(err) {
+			return nil
+		}
+		exists = err == nil
+		return err
+	})
+	if err != nil {
+		return false, fmt.Errorf("find %s in %s: %w", ifName, netns, err)
+	}
+	return exists, nil
 }

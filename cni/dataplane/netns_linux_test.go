@@ -109,3 +109,52 @@ func TestPrivilegedSetupMissingNetNS(t *testing.T) {
 	}
 	wantChange(t, "host", host, before, state{})
 }
+
+func TestPrivilegedPodIfExists(t *testing.T) {
+	requireRoot(t)
+	host, pod := newHost(t), newNS(t)
+	l := newLinux(t, host)
+	p := podFor(pod, 1, 3)
+	exists := func(netns, ifName string) bool {
+		t.Helper()
+		ok, err := l.PodIfExists(netns, ifName)
+		if err != nil {
+			t.Fatalf("PodIfExists(%s, %s): %v", netns, ifName, err)
+		}
+		return ok
+	}
+	if exists(p.NetNS, p.IfName) {
+		t.Errorf("PodIfExists before Setup = true")
+	}
+	if _, err := l.Setup(p); err != nil {
+		t.Fatalf("Setup: %v", err)
+	}
+	if !exists(p.NetNS, p.IfName) {
+		t.Errorf("PodIfExists after Setup = false")
+	}
+	if exists(p.NetNS, "net1") {
+		t.Errorf("PodIfExists of another name = true")
+	}
+	if !exists(p.NetNS, "lo") {
+		t.Errorf("PodIfExists(lo) = false: any link counts, not only ours")
+	}
+	for _, tc := range []struct {
+		netns, ifName string
+		want          error
+	}{
+		{host.Path(), "node0", dataplane.ErrNetNS},
+		{filepath.Join(t.TempDir(), "missing"), "eth0", dataplane.ErrNetNS},
+		{p.NetNS, "", dataplane.ErrInvalid},
+		{p.NetNS, "eth0/1", dataplane.ErrInvalid},
+	} {
+		if ok, err := l.PodIfExists(tc.netns, tc.ifName); ok || !errors.Is(err, tc.want) {
+			t.Errorf("PodIfExists(%q, %q) = %v, %v; want false, %v", tc.netns, tc.ifName, ok, err, tc.want)
+		}
+	}
+	if err := l.Teardown(full(p)); err != nil {
+		t.Fatalf("Teardown: %v", err)
+	}
+	if exists(p.NetNS, p.IfName) {
+		t.Errorf("PodIfExists after Teardown = true")
+	}
+}

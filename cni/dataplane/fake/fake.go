@@ -16,10 +16,11 @@ import (
 type Op string
 
 const (
-	OpSetup      Op = "setup"
-	OpTeardown   Op = "teardown"
-	OpCheck      Op = "check"
-	OpCheckNetNS Op = "checknetns"
+	OpSetup       Op = "setup"
+	OpTeardown    Op = "teardown"
+	OpCheck       Op = "check"
+	OpCheckNetNS  Op = "checknetns"
+	OpPodIfExists Op = "podifexists"
 )
 
 // Dataplane is the fake. The zero value is not usable: call New.
@@ -133,6 +134,21 @@ func (f *Dataplane) CheckNetNS(path string) error {
 		return err
 	}
 	return f.netnsErr(path)
+}
+
+// PodIfExists reports a pod wired in netns with ifName (a namespace
+// CheckNetNS refuses is an error, as on Linux).
+func (f *Dataplane) PodIfExists(netns, ifName string) (bool, error) {
+	err := f.begin(OpPodIfExists)
+	defer f.mu.Unlock()
+	if err != nil {
+		return false, err
+	}
+	if err := f.netnsErr(netns); err != nil {
+		return false, err
+	}
+	_, ok := f.pods[key(netns, ifName)]
+	return ok, nil
 }
 
 // Setup records p, replacing a stale pod of the same host veth name.

@@ -90,3 +90,24 @@ func TestFakeNetNS(t *testing.T) {
 		t.Errorf("Check in a removed namespace = %v, want ErrMismatch", err)
 	}
 }
+
+func TestFakePodIfExists(t *testing.T) {
+	f := New()
+	p := dataplane.Pod{NetNS: "/ns/a", IfName: "eth0", HostIfName: "enia", IP: netip.MustParseAddr("198.18.1.5")}
+	if ok, err := f.PodIfExists(p.NetNS, p.IfName); ok || err != nil {
+		t.Errorf("PodIfExists before Setup = %v, %v", ok, err)
+	}
+	if _, err := f.Setup(p); err != nil {
+		t.Fatalf("Setup: %v", err)
+	}
+	if ok, err := f.PodIfExists(p.NetNS, p.IfName); !ok || err != nil {
+		t.Errorf("PodIfExists after Setup = %v, %v", ok, err)
+	}
+	if ok, err := f.PodIfExists(p.NetNS, "net1"); ok || err != nil {
+		t.Errorf("PodIfExists of another name = %v, %v", ok, err)
+	}
+	f.RemoveNetNS(p.NetNS)
+	if _, err := f.PodIfExists(p.NetNS, p.IfName); !errors.Is(err, dataplane.ErrNetNS) {
+		t.Errorf("PodIfExists in a removed namespace = %v, want ErrNetNS", err)
+	}
+}
