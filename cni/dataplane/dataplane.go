@@ -98,6 +98,11 @@ type Dataplane interface {
 // ErrMismatch: Check found something that is not as Setup made it.
 var ErrMismatch = errors.New("pod network does not match")
 
+// ErrIncomplete: Setup failed and its undo failed too, so part of the
+// pod's network is left behind; a Teardown (the runtime's DEL) removes it.
+// The caller keeps the pod's address allocated until then.
+var ErrIncomplete = errors.New("setup failed and left part of the pod network behind")
+
 // ErrNetNS: a path that is not a usable pod network namespace (missing,
 // not a network namespace, or the host's own). Setup and Check refuse it
 // before touching anything.

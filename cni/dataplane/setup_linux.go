@@ -27,6 +27,17 @@ const (
 	stepRuleFrom     = "add rule from pod"
 )
 
+// The undo's steps: the fault seam can fail them too (the deletion is
+// then skipped, as if the kernel had refused it).
+const (
+	undoRule      = "undo: delete rule"
+	undoHostRoute = "undo: delete host route"
+	undoVeth      = "undo: delete veth"
+)
+
+// undoSteps lists the undo's steps for the tests' fault seam.
+var undoSteps = []string{undoRule, undoHostRoute, undoVeth}
+
 // setupSteps lists the steps for the tests' fault seam.
 var setupSteps = []string{
 	stepStale, stepVeth, stepPodLink, stepHostLink, stepHostUp, stepPodUp,
@@ -48,7 +59,9 @@ type setup struct {
 }
 
 // Setup wires p; on any error it undoes what it made and returns the
-// error wrapped with the step that failed. A p.NetNS that CheckNetNS
+// error wrapped with the step that failed. When the undo fails too, the
+// error also wraps ErrIncomplete and names what is left: a Teardown of p
+// removes it. A p.NetNS that CheckNetNS
 // refuses (the host's own namespace) fails with ErrNetNS before anything
 // is made.
 func (l *Linux) Setup(p Pod) (Wired, error) {
@@ -69,7 +82,7 @@ func (l *Linux) Setup(p Pod) (Wired, error) {
 	s := &setup{l: l, p: p, podNS: podNS}
 	if err := s.run(); err != nil {
 		if uerr := s.undo(); uerr != nil {
-			return Wired{}, fmt.Errorf("%w (undo also failed, remove by hand: %v)", err, uerr)
+			return Wired{}, fmt.Errorf("%w (%w: %w; a DEL of the pod removes it)", err, ErrIncomplete, uerr)
 		}
 		return Wired{}, err
 	}
@@ -252,21 +265,35 @@ func (s *setup) replaceRule(sel, want *netlink.Rule) error {
 func (s *setup) undo() error {
 	var errs []error
 	for i := len(s.rules) - 1; i >= 0; i-- {
-		if err := s.l.host.RuleDel(s.rules[i]); err != nil && !isNotFound(err) {
-			errs = append(errs, fmt.Errorf("delete rule %v: %w", s.rules[i], err))
+		r := s.rules[i]
+		if err := s.undoStep(undoRule, func() error { return s.l.host.RuleDel(r) }); err != nil {
+			errs = append(errs, fmt.Errorf("delete rule %v: %w", r, err))
 		}
 	}
 	if s.hostRoute != nil {
-		if err := s.l.host.RouteDel(s.hostRoute); err != nil && !isNotFound(err) {
+		if err := s.undoStep(undoHostRoute, func() error { return s.l.host.RouteDel(s.hostRoute) }); err != nil {
 			errs = append(errs, fmt.Errorf("delete host route to %s: %w", s.p.IP, err))
 		}
 	}
 	if s.veth {
-		if err := s.delVeth(); err != nil {
+		if err := s.undoStep(undoVeth, s.delVeth); err != nil {
 			errs = append(errs, fmt.Errorf("delete veth %s: %w", s.p.HostIfName, err))
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// undoStep runs one deletion of the undo after the fault seam; what is
+// already gone is done.
+func (s *setup) undoStep(step string, del func() error) error {
+	err := s.l.step(step)
+	if err == nil {
+		err = del()
+	}
+	if isNotFound(err) {
+		return nil
+	}
+	return err
 }
 
 // delVeth deletes the pair by its host end, or by its pod end when the

@@ -239,3 +239,56 @@ func TestPrivilegedCurrentNamespaceIsHost(t *testing.T) {
 		t.Errorf("host veth %s is not in the host namespace: %v", p.HostIfName, err)
 	}
 }
+
+// When the undo of a failed Setup fails too, the error says so with
+// ErrIncomplete (the plugin then keeps the address for the DEL), and a
+// Teardown of the pod removes what was left.
+func TestPrivilegedSetupIncompleteUndo(t *testing.T) {
+	requireRoot(t)
+	host := newHost(t)
+	l := newLinux(t, host)
+	const failing = "add rule from pod" // the last step: every undo step runs
+	for i, undo := range append([]string{""}, dataplane.UndoSteps...) {
+		t.Run("undo fails at "+undo, func(t *testing.T) {
+			pod := newNS(t)
+			p := podFor(pod, 10+i, 4)
+			hostBefore, podBefore := snapshot(t, host), snapshot(t, pod)
+			injected, undoErr := errors.New("injected"), errors.New("injected into the undo")
+			l.SetFault(func(s string) error {
+				switch s {
+				case failing:
+					return injected
+				case undo:
+					return undoErr
+				}
+				return nil
+			})
+			defer l.SetFault(nil)
+
+			_, err := l.Setup(p)
+			if !errors.Is(err, injected) {
+				t.Fatalf("Setup = %v, want the injected error", err)
+			}
+			if undo == "" {
+				if errors.Is(err, dataplane.ErrIncomplete) {
+					t.Errorf("Setup with a clean undo = %v, want no ErrIncomplete", err)
+				}
+				wantChange(t, "host", host, hostBefore, state{})
+				return
+			}
+			if !errors.Is(err, dataplane.ErrIncomplete) || !errors.Is(err, undoErr) {
+				t.Errorf("Setup with a failed undo = %v, want ErrIncomplete and the undo's error", err)
+			}
+			// (A route left by the undo goes with the veth it deletes next.)
+			if added, _ := diff(hostBefore, snapshot(t, host)); len(added) == 0 && undo != "undo: delete host route" {
+				t.Errorf("the failed undo left nothing on the host: the fault seam did not fail it")
+			}
+			l.SetFault(nil)
+			if err := l.Teardown(full(p)); err != nil {
+				t.Fatalf("Teardown after the incomplete Setup: %v", err)
+			}
+			wantChange(t, "host after Teardown", host, hostBefore, state{})
+			wantChange(t, "pod after Teardown", pod, podBefore, state{})
+		})
+	}
+}

@@ -4,6 +4,7 @@
 package fake
 
 import (
+	"errors"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -52,7 +53,9 @@ func (f *Dataplane) SetHostNetNS(path string) {
 }
 
 // Fail makes every later op fail with err (nil: succeed again). A failed
-// Setup leaves nothing, as the real one.
+// Setup leaves nothing, as the real one, unless err wraps
+// dataplane.ErrIncomplete: then it leaves the pod wired, as a real Setup
+// whose undo failed, for a Teardown to remove.
 func (f *Dataplane) Fail(op Op, err error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -153,10 +156,10 @@ func (f *Dataplane) PodIfExists(netns, ifName string) (bool, error) {
 
 // Setup records p, replacing a stale pod of the same host veth name.
 func (f *Dataplane) Setup(p dataplane.Pod) (dataplane.Wired, error) {
-	err := f.begin(OpSetup)
+	fault := f.begin(OpSetup)
 	defer f.mu.Unlock()
-	if err != nil {
-		return dataplane.Wired{}, err
+	if fault != nil && !errors.Is(fault, dataplane.ErrIncomplete) {
+		return dataplane.Wired{}, fault
 	}
 	if err := p.Validate(); err != nil {
 		return dataplane.Wired{}, err
@@ -176,6 +179,9 @@ func (f *Dataplane) Setup(p dataplane.Pod) (dataplane.Wired, error) {
 	}
 	f.pods[k] = p
 	f.hosts[p.IP] = p.RouteTable
+	if fault != nil {
+		return dataplane.Wired{}, fault
+	}
 	b := p.IP.As4()
 	return dataplane.Wired{
 		HostIfName: p.HostIfName, HostMAC: fmt.Sprintf("ee:ee:%02x:%02x:%02x:%02x", b[0], b[1], b[2], b[3]),

@@ -2,6 +2,7 @@ package fake
 
 import (
 	"errors"
+	"fmt"
 	"net/netip"
 	"testing"
 
@@ -109,5 +110,24 @@ func TestFakePodIfExists(t *testing.T) {
 	f.RemoveNetNS(p.NetNS)
 	if _, err := f.PodIfExists(p.NetNS, p.IfName); !errors.Is(err, dataplane.ErrNetNS) {
 		t.Errorf("PodIfExists in a removed namespace = %v, want ErrNetNS", err)
+	}
+}
+
+func TestFakeIncompleteSetup(t *testing.T) {
+	f := New()
+	p := dataplane.Pod{NetNS: "/ns/a", IfName: "eth0", HostIfName: "enia", IP: netip.MustParseAddr("198.18.1.5")}
+	f.Fail(OpSetup, fmt.Errorf("add rule from pod: boom (%w: delete veth: boom)", dataplane.ErrIncomplete))
+	if _, err := f.Setup(p); !errors.Is(err, dataplane.ErrIncomplete) {
+		t.Fatalf("Setup = %v, want ErrIncomplete", err)
+	}
+	f.Fail(OpSetup, nil)
+	if len(f.Pods()) != 1 || len(f.HostAddrs()) != 1 {
+		t.Errorf("after an incomplete Setup: %v, %v; want the pod left behind", f.Pods(), f.HostAddrs())
+	}
+	if err := f.Teardown(dataplane.Teardown{NetNS: p.NetNS, IfName: p.IfName, HostIfName: p.HostIfName, IP: p.IP}); err != nil {
+		t.Fatalf("Teardown: %v", err)
+	}
+	if len(f.Pods()) != 0 || len(f.HostAddrs()) != 0 {
+		t.Errorf("after Teardown: %v, %v", f.Pods(), f.HostAddrs())
 	}
 }
