@@ -1,6 +1,8 @@
 // Package config parses the plugin's network configuration (the conflist
-// entry the runtime passes on stdin) and the CNI_ARGS the runtime sets,
-// strictly: an unknown or ill-typed option is an error that names it.
+// entry the runtime passes on stdin) and the CNI_ARGS the runtime sets:
+// strictly for the verbs that set up or inspect (an unknown or ill-typed
+// option is an error that names it), leniently for those that clean up
+// (such an option falls back to its default and is reported).
 package config
 
 import (
@@ -90,6 +92,10 @@ type PodArgs struct {
 var (
 	// ErrInvalid: the configuration is malformed or ill-typed (CNI code 7).
 	ErrInvalid = errors.New("invalid network configuration")
+	// ErrUnsupportedField: a key vpc-cni does not know (CNI code 2); the
+	// error also wraps ErrInvalid, and its message gives the key and its
+	// value.
+	ErrUnsupportedField = errors.New("unsupported field in network configuration")
 	// ErrDecode: stdin is not a JSON object (CNI code 6).
 	ErrDecode = errors.New("failed to decode network configuration")
 	// ErrVersion: cniVersion is not one the plugin implements (CNI code 1).

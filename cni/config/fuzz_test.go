@@ -2,11 +2,14 @@ package config
 
 import (
 	"errors"
+	"reflect"
 	"testing"
 )
 
 // FuzzParse: no input panics; an error is one of the sentinels; a parsed
 // configuration validates again, and so do its prevResult accessors.
+// ParseLenient agrees with Parse where Parse succeeds, fails where stdin is
+// not JSON, and otherwise tolerates exactly what Parse refuses.
 func FuzzParse(f *testing.F) {
 	for _, s := range []string{
 		`{"cniVersion":"1.1.0","name":"vpc-cni","type":"vpc-cni"}`,
@@ -20,16 +23,28 @@ func FuzzParse(f *testing.F) {
 		`{"cniVersion":"1.1.0","name":"n","type":"vpc-cni","cni.dev/valid-attachments":[{"containerID":"c","ifname":"eth0"}],"cni.dev/attachments":null}`,
 		`{"cniVersion":"1.1.0","name":"n","type":"vpc-cni","ipam":{"type":"host-local"}}`,
 		`{"mtu":"9001"}`, `[]`, `{`, ``,
+		`{"cniVersion":"1.1.0","name":"n","type":"vpc-cni","mtu":1500,"mtu":1,"foo":[1],"cni.dev/new":{},"prevResult":[]}`,
 	} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		c, err := Parse(b)
+		lc, tolerated, lerr := ParseLenient(b)
+		checkLenient(t, b, lc, tolerated, lerr)
 		if err != nil {
 			if !errors.Is(err, ErrDecode) && !errors.Is(err, ErrInvalid) && !errors.Is(err, ErrVersion) {
 				t.Fatalf("error %v wraps no sentinel", err)
 			}
+			if errors.Is(err, ErrDecode) != errors.Is(lerr, ErrDecode) {
+				t.Fatalf("Parse: %v, but ParseLenient: %v", err, lerr)
+			}
+			if lerr == nil && len(tolerated) == 0 {
+				t.Fatalf("Parse refused %q (%v), ParseLenient tolerated nothing", b, err)
+			}
 			return
+		}
+		if lerr != nil || len(tolerated) != 0 || !reflect.DeepEqual(lc, c) {
+			t.Fatalf("Parse accepted %q, ParseLenient = %+v, %v, %v", b, lc, tolerated, lerr)
 		}
 		if err := c.Validate(); err != nil {
 			t.Fatalf("parsed %q but Validate: %v", b, err)
@@ -40,4 +55,33 @@ func FuzzParse(f *testing.F) {
 		c.PrevHostIfName()
 		c.PrevPodIfName()
 	})
+}
+
+// checkLenient: a lenient parse's error is a sentinel; each tolerated
+// problem is a *KeyError; its configuration validates but for a name or
+// type it could not read.
+func checkLenient(t *testing.T, b []byte, c Conf, tolerated []error, err error) {
+	t.Helper()
+	if err != nil {
+		if !errors.Is(err, ErrDecode) && !errors.Is(err, ErrInvalid) && !errors.Is(err, ErrVersion) {
+			t.Fatalf("lenient error %v wraps no sentinel", err)
+		}
+		return
+	}
+	for _, e := range tolerated {
+		var ke *KeyError
+		if !errors.As(e, &ke) || !errors.Is(e, ErrInvalid) {
+			t.Fatalf("tolerated %v is not an ErrInvalid *KeyError", e)
+		}
+	}
+	if c.Name == "" {
+		c.Name = "n"
+	}
+	if c.Type == "" {
+		c.Type = "vpc-cni"
+	}
+	if err := c.Validate(); err != nil {
+		t.Fatalf("parsed %q leniently but Validate: %v", b, err)
+	}
+	c.PrevIP()
 }

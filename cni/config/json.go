@@ -20,32 +20,58 @@ type duplicateKey string
 
 func (k duplicateKey) Error() string { return fmt.Sprintf("key %q appears more than once", string(k)) }
 
-// topFields splits stdin into its keys: malformed JSON, or JSON that is not
-// an object, is ErrDecode; a key given twice is ErrInvalid.
+// topFields splits stdin into its keys, a key given twice included:
+// malformed JSON, or JSON that is not an object, is ErrDecode.
 func topFields(b []byte) ([]field, error) {
 	if len(bytes.TrimSpace(b)) == 0 {
 		return nil, fmt.Errorf("%w: stdin is empty; the runtime passes the plugin's entry of the conflist there", ErrDecode)
 	}
 	fields, err := objectFields(b)
-	var dup duplicateKey
-	switch {
-	case errors.As(err, &dup):
-		return nil, &KeyError{Key: string(dup), Kind: ErrInvalid, Problem: errors.New("appears more than once"),
-			Fix: "keep one of them"}
-	case err != nil:
+	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrDecode, err)
 	}
 	return fields, nil
 }
 
-// subFields splits a nested value, which must be an object.
+// duplicateError is a top-level key given more than once.
+func duplicateError(key string) *KeyError {
+	return &KeyError{Key: key, Kind: ErrInvalid, Problem: errors.New("appears more than once"), Fix: "keep one of them"}
+}
+
+// duplicated are the keys fields has more than once.
+func duplicated(fields []field) map[string]bool {
+	seen := make(map[string]bool, len(fields))
+	dups := map[string]bool{}
+	for _, f := range fields {
+		if seen[f.key] {
+			dups[f.key] = true
+		}
+		seen[f.key] = true
+	}
+	return dups
+}
+
+// subFields splits a nested value, which must be an object with each key
+// once.
 func subFields(raw json.RawMessage) ([]field, error) {
 	if !isKind(raw, '{') {
 		return nil, fmt.Errorf("got %s", describe(raw))
 	}
-	return objectFields(raw)
+	fields, err := objectFields(raw)
+	if err != nil {
+		return nil, err
+	}
+	dups := duplicated(fields)
+	for _, f := range fields {
+		if dups[f.key] {
+			return nil, duplicateKey(f.key)
+		}
+	}
+	return fields, nil
 }
 
+// objectFields splits an object into its keys in document order, a key
+// given twice included.
 func objectFields(b []byte) ([]field, error) {
 	dec := json.NewDecoder(bytes.NewReader(b))
 	tok, err := dec.Token()
@@ -56,7 +82,6 @@ func objectFields(b []byte) ([]field, error) {
 		return nil, fmt.Errorf("want a JSON object, got %s", describeToken(tok))
 	}
 	var fields []field
-	seen := map[string]bool{}
 	for dec.More() {
 		tok, err := dec.Token()
 		if err != nil {
@@ -67,10 +92,6 @@ func objectFields(b []byte) ([]field, error) {
 		if err := dec.Decode(&raw); err != nil {
 			return nil, syntaxError(dec, err)
 		}
-		if seen[key] {
-			return nil, duplicateKey(key)
-		}
-		seen[key] = true
 		fields = append(fields, field{key: key, raw: raw})
 	}
 	if _, err := dec.Token(); err != nil { // the closing brace
@@ -191,12 +212,28 @@ func describeToken(tok json.Token) string {
 }
 
 // clip cuts a long value for a message.
-func clip(raw []byte) string {
-	const maxLen = 40
-	if len(raw) <= maxLen {
+func clip(raw []byte) string { return clipTo(raw, 40) }
+
+// maxValueText bounds the value an unknown key's message quotes.
+const maxValueText = 64
+
+// valueText is a JSON value as a message quotes it: compacted, cut to
+// maxValueText bytes.
+func valueText(raw json.RawMessage) string {
+	var b bytes.Buffer
+	if err := json.Compact(&b, raw); err != nil {
+		return clipTo(raw, maxValueText)
+	}
+	return clipTo(b.Bytes(), maxValueText)
+}
+
+// clipTo cuts raw to at most n bytes, on a character's boundary, marking
+// the cut with "...".
+func clipTo(raw []byte, n int) string {
+	if len(raw) <= n {
 		return string(raw)
 	}
-	cut := maxLen
+	cut := n
 	for cut > 0 && !utf8.RuneStart(raw[cut]) {
 		cut--
 	}

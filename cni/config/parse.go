@@ -70,29 +70,102 @@ var options = map[string]option{
 	keyAttachments:      {`a list of {"containerID": string, "ifname": string}`, setAttachments(keyAttachments)},
 }
 
+// runtimePrefix is the prefix the CNI spec reserves for the fields the
+// runtime injects; a key under it that vpc-cni does not use is ignored,
+// as a newer runtime may add some.
+const runtimePrefix = "cni.dev/"
+
 // parser holds a configuration while its keys are applied.
 type parser struct {
 	c           Conf
 	prevResult  json.RawMessage
 	attachments map[string][]Attachment
+	// lenient: a problem with a key a cleanup can do without is
+	// tolerated (see ParseLenient), not an error.
+	lenient   bool
+	tolerated []error
+	// bad are the keys whose problem was tolerated.
+	bad map[string]bool
+	// notes are the problems the key being applied tolerated itself.
+	notes []error
 }
 
-// Parse decodes and validates the stdin of a plugin call. Malformed JSON
-// is an error wrapping ErrDecode; an unknown, ill-typed or out-of-range
-// key one wrapping ErrInvalid (a *KeyError naming the key), an
-// unimplemented cniVersion one wrapping ErrVersion.
+// Parse decodes and validates the stdin of a plugin call, for ADD, CHECK
+// and STATUS. Malformed JSON is an error wrapping ErrDecode; an unknown,
+// ill-typed or out-of-range key one wrapping ErrInvalid (a *KeyError
+// naming the key; an unknown key's also wraps ErrUnsupportedField), an
+// unimplemented cniVersion one wrapping ErrVersion. Keys under "cni.dev/"
+// that vpc-cni does not use are ignored.
 func Parse(stdin []byte) (Conf, error) {
+	c, _, err := parse(stdin, false)
+	return c, err
+}
+
+// ParseLenient decodes the stdin of a call that cleans up (DEL, GC), which
+// must not fail because the conflist changed since the ADD (the runtime
+// passes it as it is on disk now: an upgrade, a rollback, an edit).
+//
+// It fails, as Parse does, only when stdin is not a JSON object
+// (ErrDecode), when cniVersion is missing, ill-typed or unimplemented
+// (ErrInvalid, ErrVersion), or when "cni.dev/valid-attachments" (or
+// "cni.dev/attachments") does not parse: GC cannot run without it. Every
+// other problem is tolerated and returned in tolerated, each a *KeyError as
+// Parse's would be: an unknown key (or "ipam") is ignored; an ill-typed or
+// out-of-range value of an option, or an option given twice, leaves that
+// option at its default (a missing or bad name or type: empty); a
+// prevResult that cannot be read or converted is dropped (PrevResult nil).
+// On an error, c and tolerated are zero. For a stdin Parse accepts,
+// ParseLenient returns the same Conf and no tolerated problem.
+func ParseLenient(stdin []byte) (c Conf, tolerated []error, err error) {
+	return parse(stdin, true)
+}
+
+func parse(stdin []byte, lenient bool) (Conf, []error, error) {
 	fields, err := topFields(stdin)
 	if err != nil {
-		return Conf{}, err
+		return Conf{}, nil, err
 	}
-	p := parser{c: Default(), attachments: map[string][]Attachment{}}
+	p := parser{c: Default(), attachments: map[string][]Attachment{}, lenient: lenient, bad: map[string]bool{}}
+	dups := duplicated(fields)
 	for _, f := range fields {
-		if err := p.apply(f); err != nil {
-			return Conf{}, err
+		var err error
+		switch {
+		case !dups[f.key]:
+			err = p.apply(f)
+		case p.bad[f.key]:
+			continue // a duplicate, reported at its first occurrence
+		default:
+			err = duplicateError(f.key) // and neither occurrence applied
+		}
+		if err := p.problem(f.key, err); err != nil {
+			return Conf{}, nil, err
 		}
 	}
-	return p.finish()
+	c, err := p.finish()
+	if err != nil {
+		return Conf{}, nil, err
+	}
+	return c, p.tolerated, nil
+}
+
+// needed are the keys a lenient parse still fails on: without them a
+// cleanup cannot be done right.
+var needed = map[string]bool{keyVersion: true, keyValidAttachments: true, keyAttachments: true}
+
+// problem is what err, a problem with key (nil: none), does to the parse:
+// the error, or, when lenient and the key is not needed, nothing but a
+// tolerated problem. A key with a problem was not applied: its field keeps
+// its default.
+func (p *parser) problem(key string, err error) error {
+	if err == nil {
+		return nil
+	}
+	if !p.lenient || needed[key] {
+		return err
+	}
+	p.tolerated = append(p.tolerated, err)
+	p.bad[key] = true
+	return nil
 }
 
 func (p *parser) apply(f field) error {
@@ -101,11 +174,19 @@ func (p *parser) apply(f field) error {
 			"through ipamd, and runs no IPAM plugin"), Fix: `remove the "ipam" section from vpc-cni's entry in the conflist`}
 	}
 	o, ok := options[f.key]
-	if !ok {
-		return unknownKey(f.key)
+	switch {
+	case ok:
+	case strings.HasPrefix(f.key, runtimePrefix):
+		return nil
+	default:
+		return unknownKey(f.key, f.raw)
 	}
+	p.notes = nil
 	if err := o.set(p, f.raw); err != nil {
 		return keyError(f.key, err)
+	}
+	for _, n := range p.notes {
+		p.tolerated = append(p.tolerated, keyError(f.key, n))
 	}
 	return nil
 }
@@ -115,14 +196,18 @@ func (p *parser) finish() (Conf, error) {
 		key string
 		v   string
 	}{{keyVersion, p.c.CNIVersion}, {keyName, p.c.Name}, {keyType, p.c.Type}} {
-		if k.v == "" {
-			return Conf{}, keyError(k.key, errMissing)
+		if k.v == "" && !p.bad[k.key] {
+			if err := p.problem(k.key, keyError(k.key, errMissing)); err != nil {
+				return Conf{}, err
+			}
 		}
 	}
 	if p.prevResult != nil {
 		r, err := convertResult(p.prevResult, p.c.CNIVersion)
 		if err != nil {
-			return Conf{}, keyError(keyPrevResult, err)
+			if err := p.problem(keyPrevResult, keyError(keyPrevResult, err)); err != nil {
+				return Conf{}, err
+			}
 		}
 		p.c.PrevResult = r
 	}
@@ -137,7 +222,8 @@ func (p *parser) finish() (Conf, error) {
 
 // KeyError is a key of the configuration that is unknown, missing,
 // ill-typed or out of range. It wraps Kind (ErrInvalid, or ErrVersion for
-// an unimplemented cniVersion) and Problem.
+// an unimplemented cniVersion) and Problem, which is ErrUnsupportedField
+// to errors.Is for an unknown key (the message then gives its value).
 type KeyError struct {
 	Key     string
 	Kind    error
@@ -165,7 +251,15 @@ func keyError(key string, problem error) *KeyError {
 	return &KeyError{Key: key, Kind: kind, Problem: problem, Want: options[key].want}
 }
 
-func unknownKey(key string) *KeyError {
+// unsupportedField is the problem of an unknown key: ErrUnsupportedField
+// to errors.Is, with the key's value for the message.
+type unsupportedField struct{ value string }
+
+func (u unsupportedField) Error() string { return "unknown key (its value: " + u.value + ")" }
+
+func (unsupportedField) Is(target error) bool { return target == ErrUnsupportedField }
+
+func unknownKey(key string, raw json.RawMessage) *KeyError {
 	known := make([]string, 0, len(options))
 	for k := range options {
 		if k != keyAttachments {
@@ -179,7 +273,7 @@ func unknownKey(key string) *KeyError {
 			fix = fmt.Sprintf("keys are case-sensitive: did you mean %q?", k)
 		}
 	}
-	return &KeyError{Key: key, Kind: ErrInvalid, Problem: errors.New("unknown key"), Fix: fix}
+	return &KeyError{Key: key, Kind: ErrInvalid, Problem: unsupportedField{valueText(raw)}, Fix: fix}
 }
 
 func strOpt(field func(*Conf) *string, check func(string) error) func(*parser, json.RawMessage) error {
@@ -257,7 +351,7 @@ func setDNS(p *parser, raw json.RawMessage) error {
 		case "options":
 			d.Options, err = strList(f.raw)
 		default:
-			err = errors.New("unknown key")
+			err = unsupportedField{valueText(f.raw)}
 		}
 		if err != nil {
 			return fmt.Errorf("%q: %w", f.key, err)
@@ -297,7 +391,9 @@ func setPrevResult(p *parser, raw json.RawMessage) error {
 }
 
 // setAttachments decodes a list of attachments; null, which libcni sends
-// for a GC with no valid attachment, is the empty list.
+// for a GC with no valid attachment, is the empty list. An entry's unknown
+// key is an error, or, when lenient, ignored and tolerated: a newer spec
+// may add one.
 func setAttachments(key string) func(*parser, json.RawMessage) error {
 	return func(p *parser, raw json.RawMessage) error {
 		as := []Attachment{}
@@ -307,9 +403,15 @@ func setAttachments(key string) func(*parser, json.RawMessage) error {
 				return err
 			}
 			for i, item := range items {
-				a, err := attachment(item)
+				a, unknown, err := attachment(item)
+				if err == nil && unknown != nil && !p.lenient {
+					err = unknown
+				}
 				if err != nil {
 					return fmt.Errorf("entry %d: %w", i, err)
+				}
+				if unknown != nil {
+					p.notes = append(p.notes, fmt.Errorf("entry %d: %w", i, unknown))
 				}
 				as = append(as, a)
 			}
@@ -322,12 +424,12 @@ func setAttachments(key string) func(*parser, json.RawMessage) error {
 	}
 }
 
-func attachment(raw json.RawMessage) (Attachment, error) {
+// attachment decodes one attachment; unknown is its first unknown key.
+func attachment(raw json.RawMessage) (a Attachment, unknown, err error) {
 	fields, err := subFields(raw)
 	if err != nil {
-		return Attachment{}, err
+		return Attachment{}, nil, err
 	}
-	var a Attachment
 	for _, f := range fields {
 		switch f.key {
 		case "containerID":
@@ -335,11 +437,13 @@ func attachment(raw json.RawMessage) (Attachment, error) {
 		case "ifname":
 			a.IfName, err = str(f.raw)
 		default:
-			err = errors.New("unknown key")
+			if unknown == nil {
+				unknown = fmt.Errorf("%q: %w", f.key, unsupportedField{valueText(f.raw)})
+			}
 		}
 		if err != nil {
-			return Attachment{}, fmt.Errorf("%q: %w", f.key, err)
+			return Attachment{}, nil, fmt.Errorf("%q: %w", f.key, err)
 		}
 	}
-	return a, nil
+	return a, unknown, nil
 }
