@@ -135,7 +135,7 @@ func podFor(pod *testNS, n, table int) dataplane.Pod {
 	return dataplane.Pod{
 		NetNS:      pod.Path(),
 		IfName:     "eth0",
-		HostIfName: dataplane.HostIfName("eni", "default", fmt.Sprintf("pod-%d", n), "", ""),
+		HostIfName: dataplane.HostIfName("eni", "default", fmt.Sprintf("pod-%d", n), "", "eth0"),
 		IP:         ip,
 		MTU:        9001,
 		RouteTable: table,

@@ -182,10 +182,17 @@ func (s *setup) findHost() error {
 
 // podSide runs inside the pod namespace: link up, /32 address, the link
 // route to the gateway, the default route via it and the permanent
-// neighbour entry that answers for it with the host veth's MAC.
+// neighbour entry that answers for it with the host veth's MAC. The
+// routes of an attachment other than eth0 get the link's index as their
+// metric, so that they sit beside eth0's (and each other's) instead of
+// replacing them: eth0 keeps the pod's default route.
 func (s *setup) podSide() error {
 	idx := s.pod.Attrs().Index
 	gw := net.IP(gateway.AsSlice())
+	metric := 0
+	if s.p.IfName != primaryIfName {
+		metric = idx
+	}
 	steps := []struct {
 		name string
 		f    func() error
@@ -195,10 +202,12 @@ func (s *setup) podSide() error {
 			return netlink.AddrReplace(s.pod, &netlink.Addr{IPNet: hostNet(s.p.IP)})
 		}},
 		{stepPodLinkRoute, func() error {
-			return netlink.RouteReplace(&netlink.Route{LinkIndex: idx, Dst: hostNet(gateway), Scope: netlink.SCOPE_LINK})
+			return netlink.RouteReplace(&netlink.Route{LinkIndex: idx, Dst: hostNet(gateway), Scope: netlink.SCOPE_LINK,
+				Priority: metric})
 		}},
 		{stepPodDefault, func() error {
-			return netlink.RouteReplace(&netlink.Route{LinkIndex: idx, Gw: gw, Scope: netlink.SCOPE_UNIVERSE})
+			return netlink.RouteReplace(&netlink.Route{LinkIndex: idx, Gw: gw, Scope: netlink.SCOPE_UNIVERSE,
+				Priority: metric})
 		}},
 		{stepPodNeigh, func() error {
 			return netlink.NeighSet(&netlink.Neigh{

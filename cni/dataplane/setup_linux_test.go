@@ -292,3 +292,41 @@ func TestPrivilegedSetupIncompleteUndo(t *testing.T) {
 		})
 	}
 }
+
+// A pod's second attachment (net1) gets a veth of its own: its Setup does
+// not take the first one's for a stale veth of the pod.
+func TestPrivilegedSetupSecondAttachment(t *testing.T) {
+	requireRoot(t)
+	host, pod := newHost(t), newNS(t)
+	l := newLinux(t, host)
+	hostBefore := snapshot(t, host)
+	eth0, net1 := podFor(pod, 1, 2), podFor(pod, 2, 3)
+	net1.IfName = "net1"
+	eth0.HostIfName = dataplane.HostIfName("eni", "default", "web-0", "c1", eth0.IfName)
+	net1.HostIfName = dataplane.HostIfName("eni", "default", "web-0", "c1", net1.IfName)
+	for _, p := range []dataplane.Pod{eth0, net1} {
+		if _, err := l.Setup(p); err != nil {
+			t.Fatalf("Setup of %s: %v", p.IfName, err)
+		}
+	}
+	for _, p := range []dataplane.Pod{eth0, net1} {
+		if err := l.Check(p); err != nil {
+			t.Errorf("Check of %s after both Setups: %v", p.IfName, err)
+		}
+	}
+	want := hostWants(eth0)
+	for k, v := range hostWants(net1) {
+		want[k] = append(want[k], v...)
+	}
+	wantChange(t, "host", host, hostBefore, want)
+	talk(t, pod, host, nodeIP)
+
+	if err := l.Teardown(full(net1)); err != nil {
+		t.Fatalf("Teardown of net1: %v", err)
+	}
+	if err := l.Check(eth0); err != nil {
+		t.Errorf("Check of eth0 after net1's Teardown: %v", err)
+	}
+	wantChange(t, "host after net1's Teardown", host, hostBefore, hostWants(eth0))
+	talk(t, pod, host, nodeIP)
+}
