@@ -2,12 +2,16 @@ package ipamc_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/netip"
+	"os"
 	"path/filepath"
 	"sync"
 	"testing"
 	"time"
+
+	"google.golang.org/grpc/codes"
 
 	"github.com/vpc-cni/vpc-cni/cni/ipamc"
 	"github.com/vpc-cni/vpc-cni/cni/ipamc/fake"
@@ -24,6 +28,8 @@ type backend struct {
 	socket string
 	// block makes the pool unable to grow (cause "" ends it).
 	block func(cause string, permanent bool)
+	// failWrites makes ipamd's checkpoint writes fail (false ends it).
+	failWrites func(bool)
 }
 
 const perENI = 2
@@ -54,7 +60,37 @@ func addresses() []ipamc.Allocation {
 func startFake(t *testing.T, ready bool) backend {
 	s := fake.Start(t, fake.Options{Addresses: addresses(), VPCCIDRs: []netip.Prefix{vpcCIDR}, MTU: 9001})
 	s.SetReady(ready)
-	return backend{socket: s.Socket(), block: s.SetBlocked}
+	failWrites := func(fail bool) {
+		s.ClearFaults()
+		if fail {
+			// What ipamd answers when a change could not be written.
+			for _, rpc := range []string{fake.RPCAddNetwork, fake.RPCDelNetwork, fake.RPCGarbageCollect} {
+				s.SetFault(rpc, codes.Unavailable, "checkpoint write failed: no space left on device")
+			}
+		}
+	}
+	return backend{socket: s.Socket(), block: s.SetBlocked, failWrites: failWrites}
+}
+
+// failingWrites is ipamd's checkpoint writer, failing when told.
+type failingWrites struct {
+	mu   sync.Mutex
+	fail bool
+}
+
+func (w *failingWrites) set(fail bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.fail = fail
+}
+
+func (w *failingWrites) write(path string, data []byte) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.fail {
+		return errors.New("no space left on device")
+	}
+	return os.WriteFile(path, data, 0o600)
 }
 
 // blockingPool is ipamd's pool manager as its IPAM service sees it: never
@@ -84,7 +120,10 @@ func (p *blockingPool) block(cause string, permanent bool) {
 // for the pool to grow (it never does).
 func startIpamd(t *testing.T, ready bool) backend {
 	t.Helper()
-	store := datastore.New(datastore.Options{Cooldown: 30 * time.Second})
+	dir := shortDir(t)
+	writes := &failingWrites{}
+	store := datastore.New(datastore.Options{Cooldown: 30 * time.Second, Path: filepath.Join(dir, "ipam.json"),
+		WriteFile: writes.write})
 	if _, err := store.Load(); err != nil {
 		t.Fatal(err)
 	}
@@ -113,7 +152,7 @@ func startIpamd(t *testing.T, ready bool) backend {
 	if ready {
 		svc.SetReady()
 	}
-	path := filepath.Join(shortDir(t), "ipamd.sock")
+	path := filepath.Join(dir, "ipamd.sock")
 	srv, err := server.Listen(svc, server.Options{SocketPath: path})
 	if err != nil {
 		t.Fatal(err)
@@ -127,5 +166,5 @@ func startIpamd(t *testing.T, ready bool) backend {
 			t.Errorf("ipamd Serve: %v", err)
 		}
 	})
-	return backend{socket: path, block: pool.block}
+	return backend{socket: path, block: pool.block, failWrites: writes.set}
 }

@@ -247,20 +247,55 @@ func TestContractRejected(t *testing.T) {
 func TestContractNotReady(t *testing.T) {
 	forEachBackend(t, false, func(t *testing.T, c *ipamc.GRPC, _ backend) {
 		ctx := ctxT(t)
+		// ipamd is there: a DEL must not pass as if it were not.
 		_, err := c.Add(ctx, addReq("c1", "eth0"))
-		if !errors.Is(err, ipamc.ErrUnreachable) || !strings.Contains(err.Error(), "not ready") ||
-			!strings.Contains(err.Error(), c.Socket()) {
-			t.Errorf("Add = %v; want ErrUnreachable with ipamd's message and the socket", err)
+		if !errors.Is(err, ipamc.ErrUnavailable) || errors.Is(err, ipamc.ErrUnreachable) ||
+			!strings.Contains(err.Error(), "not ready") || !strings.Contains(err.Error(), c.Socket()) {
+			t.Errorf("Add = %v; want ErrUnavailable with ipamd's message and the socket", err)
 		}
-		if _, _, err := c.Del(ctx, att("c1", "eth0")); !errors.Is(err, ipamc.ErrUnreachable) {
-			t.Errorf("Del = %v; want ErrUnreachable", err)
+		if _, _, err := c.Del(ctx, att("c1", "eth0")); !errors.Is(err, ipamc.ErrUnavailable) ||
+			errors.Is(err, ipamc.ErrUnreachable) {
+			t.Errorf("Del = %v; want ErrUnavailable", err)
 		}
-		if _, err := c.GC(ctx, nil); !errors.Is(err, ipamc.ErrUnreachable) {
-			t.Errorf("GC = %v; want ErrUnreachable", err)
+		if _, err := c.GC(ctx, nil); !errors.Is(err, ipamc.ErrUnavailable) || errors.Is(err, ipamc.ErrUnreachable) {
+			t.Errorf("GC = %v; want ErrUnavailable", err)
 		}
 		st, err := c.Status(ctx)
 		if err != nil || st.Ready || !strings.Contains(st.Reason, "starting") {
 			t.Errorf("Status = %+v, %v; want not ready, starting", st, err)
+		}
+	})
+}
+
+// An ipamd that cannot write its checkpoint answers, but changes nothing:
+// that is ErrUnavailable with ipamd's message, never ErrUnreachable (a DEL
+// must not pass as if ipamd were gone), and the calls succeed once the
+// writes do.
+func TestContractCheckpointFailure(t *testing.T) {
+	forEachBackend(t, true, func(t *testing.T, c *ipamc.GRPC, b backend) {
+		ctx := ctxT(t)
+		if _, err := c.Add(ctx, addReq("c1", "eth0")); err != nil {
+			t.Fatal(err)
+		}
+		b.failWrites(true)
+		calls := map[string]func() error{
+			"Add": func() error { _, err := c.Add(ctx, addReq("c2", "eth0")); return err },
+			"Del": func() error { _, _, err := c.Del(ctx, att("c1", "eth0")); return err },
+			"GC":  func() error { _, err := c.GC(ctx, nil); return err },
+		}
+		for name, call := range calls {
+			err := call()
+			if !errors.Is(err, ipamc.ErrUnavailable) || errors.Is(err, ipamc.ErrUnreachable) ||
+				!strings.Contains(err.Error(), "checkpoint write failed") || !strings.Contains(err.Error(), c.Socket()) {
+				t.Errorf("%s with checkpoint writes failing: %v; want ErrUnavailable with ipamd's message", name, err)
+			}
+		}
+		if a, found, err := c.Check(ctx, att("c1", "eth0")); err != nil || !found || a != heldBy(primary1, "c1") {
+			t.Errorf("Check after failed writes = %+v, %v, %v; want c1 still held", a, found, err)
+		}
+		b.failWrites(false)
+		if _, found, err := c.Del(ctx, att("c1", "eth0")); err != nil || !found {
+			t.Errorf("Del once writes succeed = %v, %v", found, err)
 		}
 	})
 }

@@ -27,14 +27,13 @@ const exhaustedPrefix = "no address available: "
 // callErr maps a failed call's gRPC status to the errors callers branch
 // on. Unavailable is gRPC's when nothing answers on the socket or the
 // connection broke, and ipamd's own while it starts or when it could not
-// write its checkpoint: either way the call can be tried again later.
-func (c *GRPC) callErr(err error) error {
+// write its checkpoint: unavailable tells them apart.
+func (c *GRPC) callErr(ctx context.Context, err error) error {
 	st, _ := status.FromError(err)
 	msg := st.Message()
 	switch st.Code() {
 	case codes.Unavailable:
-		return &callError{kinds: []error{ErrUnreachable},
-			msg: fmt.Sprintf("ipamd on %s is unavailable: %s; is ipamd running?", c.socket, msg)}
+		return c.unavailable(ctx, msg)
 	case codes.DeadlineExceeded:
 		return &callError{kinds: []error{ErrTimeout, context.DeadlineExceeded},
 			msg: fmt.Sprintf("ipamd on %s did not answer in time: %s", c.socket, msg)}
@@ -50,6 +49,20 @@ func (c *GRPC) callErr(err error) error {
 	default:
 		return &callError{msg: fmt.Sprintf("ipamd on %s failed (%s): %s", c.socket, st.Code(), msg)}
 	}
+}
+
+// unavailable is a call that failed with Unavailable and msg:
+// ErrUnreachable when nothing answers on the socket (it is absent, or
+// refuses connections), ErrUnavailable when ipamd is there but could not
+// serve the call (it said so, the message is then its own; or the
+// connection broke midway, or could not be made for another reason).
+func (c *GRPC) unavailable(ctx context.Context, msg string) error {
+	if why := c.dialer.whyUnavailable(ctx); absent(why) {
+		return &callError{kinds: []error{ErrUnreachable},
+			msg: fmt.Sprintf("nothing answers on ipamd's socket %s (%v): is ipamd running?", c.socket, why)}
+	}
+	return &callError{kinds: []error{ErrUnavailable},
+		msg: fmt.Sprintf("ipamd on %s is unavailable: %s", c.socket, msg)}
 }
 
 // malformed is an answer of rpc that could not be read.

@@ -5,9 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"net"
 	"os"
 	"path/filepath"
+	"syscall"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
@@ -24,6 +24,7 @@ import (
 // reported, not hidden. Each call is bounded by its context's deadline.
 type GRPC struct {
 	socket string
+	dialer *dialer
 	conn   *grpc.ClientConn
 	rpc    ipamv1.IPAMClient
 }
@@ -44,29 +45,26 @@ func Dial(socket string) (*GRPC, error) {
 	if err := checkSocket(path); err != nil {
 		return nil, err
 	}
-	var d net.Dialer
-	dial := func(ctx context.Context, _ string) (net.Conn, error) {
-		return d.DialContext(ctx, "unix", path)
-	}
+	d := &dialer{path: path}
 	conn, err := grpc.NewClient("unix://"+path,
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithContextDialer(dial))
+		grpc.WithContextDialer(d.dial))
 	if err != nil {
 		return nil, fmt.Errorf("ipamd client for %s: %w", path, err)
 	}
-	return &GRPC{socket: path, conn: conn, rpc: ipamv1.NewIPAMClient(conn)}, nil
+	return &GRPC{socket: path, dialer: d, conn: conn, rpc: ipamv1.NewIPAMClient(conn)}, nil
 }
 
-// checkSocket fails with ErrUnreachable unless path is a unix socket.
+// checkSocket fails with ErrUnreachable when path is absent or not a unix
+// socket (nothing could answer there).
 func checkSocket(path string) error {
 	fi, err := os.Stat(path)
 	switch {
-	case errors.Is(err, fs.ErrNotExist):
+	case errors.Is(err, fs.ErrNotExist), errors.Is(err, syscall.ENOTDIR):
 		return &callError{kinds: []error{ErrUnreachable},
 			msg: fmt.Sprintf("ipamd socket %s does not exist: is ipamd running?", path)}
 	case err != nil:
-		return &callError{kinds: []error{ErrUnreachable},
-			msg: fmt.Sprintf("ipamd socket %s: %v", path, err)}
+		return fmt.Errorf("ipamd socket %s: %w", path, err)
 	case fi.Mode().Type() != fs.ModeSocket:
 		return &callError{kinds: []error{ErrUnreachable},
 			msg: fmt.Sprintf("ipamd socket %s is not a socket (%s): is ipamd running, and is ipamdSocket in the CNI configuration its socket?", path, fi.Mode().Type())}
@@ -92,7 +90,7 @@ func (c *GRPC) Add(ctx context.Context, r AddRequest) (AddResult, error) {
 		HostIfname:   r.HostIfName,
 	})
 	if err != nil {
-		return AddResult{}, c.callErr(err)
+		return AddResult{}, c.callErr(ctx, err)
 	}
 	res, err := addResultOf(resp)
 	if err != nil {
@@ -105,7 +103,7 @@ func (c *GRPC) Add(ctx context.Context, r AddRequest) (AddResult, error) {
 func (c *GRPC) Del(ctx context.Context, a Attachment) (Allocation, bool, error) {
 	resp, err := c.rpc.DelNetwork(ctx, &ipamv1.DelNetworkRequest{ContainerId: a.ContainerID, Ifname: a.IfName})
 	if err != nil {
-		return Allocation{}, false, c.callErr(err)
+		return Allocation{}, false, c.callErr(ctx, err)
 	}
 	alloc, err := foundOf(resp.GetFound(), resp.GetAllocation())
 	if err != nil {
@@ -118,7 +116,7 @@ func (c *GRPC) Del(ctx context.Context, a Attachment) (Allocation, bool, error) 
 func (c *GRPC) Check(ctx context.Context, a Attachment) (Allocation, bool, error) {
 	resp, err := c.rpc.CheckNetwork(ctx, &ipamv1.CheckNetworkRequest{ContainerId: a.ContainerID, Ifname: a.IfName})
 	if err != nil {
-		return Allocation{}, false, c.callErr(err)
+		return Allocation{}, false, c.callErr(ctx, err)
 	}
 	alloc, err := foundOf(resp.GetFound(), resp.GetAllocation())
 	if err != nil {
@@ -131,7 +129,7 @@ func (c *GRPC) Check(ctx context.Context, a Attachment) (Allocation, bool, error
 func (c *GRPC) Status(ctx context.Context) (Status, error) {
 	resp, err := c.rpc.Status(ctx, &ipamv1.StatusRequest{})
 	if err != nil {
-		return Status{}, c.callErr(err)
+		return Status{}, c.callErr(ctx, err)
 	}
 	if n := resp.GetAvailable(); n < 0 {
 		return Status{}, malformed("Status", fmt.Errorf("available %d: negative", n))
@@ -147,7 +145,7 @@ func (c *GRPC) GC(ctx context.Context, valid []Attachment) ([]Released, error) {
 	}
 	resp, err := c.rpc.GarbageCollect(ctx, req)
 	if err != nil {
-		return nil, c.callErr(err)
+		return nil, c.callErr(ctx, err)
 	}
 	released, err := releasedOf(resp.GetReleased())
 	if err != nil {

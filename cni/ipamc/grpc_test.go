@@ -96,13 +96,14 @@ func TestUnreachable(t *testing.T) {
 		client     func(t *testing.T) *ipamc.GRPC
 	}{
 		{"nobody listens", "connection refused", stale},
-		{"ipamd stopped", "", stopped},
+		{"ipamd stopped", "no such file or directory", stopped},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := tc.client(t)
 			for name, call := range allCalls(c) {
 				err := call(ctxT(t))
-				if !errors.Is(err, ipamc.ErrUnreachable) || !strings.Contains(err.Error(), c.Socket()) ||
+				if !errors.Is(err, ipamc.ErrUnreachable) || errors.Is(err, ipamc.ErrUnavailable) ||
+					!strings.Contains(err.Error(), c.Socket()) ||
 					!strings.Contains(err.Error(), "is ipamd running?") || !strings.Contains(err.Error(), tc.want) {
 					t.Errorf("%s: %v; want ErrUnreachable naming the socket (%q)", name, err, tc.want)
 				}
@@ -162,8 +163,8 @@ func TestErrorMapping(t *testing.T) {
 		is   error                 // the sentinel, if any
 		ex   *ipamc.ExhaustedError // the exhausted error, if any
 	}{
-		{code: codes.Unavailable, msg: "ipamd is not ready", is: ipamc.ErrUnreachable},
-		{code: codes.Unavailable, msg: "assign: checkpoint write failed: disk full", is: ipamc.ErrUnreachable},
+		{code: codes.Unavailable, msg: "ipamd is not ready", is: ipamc.ErrUnavailable},
+		{code: codes.Unavailable, msg: "assign: checkpoint write failed: disk full", is: ipamc.ErrUnavailable},
 		{code: codes.DeadlineExceeded, msg: "wait for an address: context deadline exceeded", is: ipamc.ErrTimeout},
 		{code: codes.InvalidArgument, msg: "invalid netns: \"x\" is not an absolute path", is: ipamc.ErrRejected},
 		{code: codes.Canceled, msg: "wait for an address: context canceled", is: context.Canceled},
@@ -177,7 +178,8 @@ func TestErrorMapping(t *testing.T) {
 	}
 	s := fake.Start(t, fake.Options{})
 	c := dial(t, s.Socket())
-	sentinels := []error{ipamc.ErrUnreachable, ipamc.ErrTimeout, ipamc.ErrRejected, ipamc.ErrMalformed, context.Canceled}
+	sentinels := []error{ipamc.ErrUnreachable, ipamc.ErrUnavailable, ipamc.ErrTimeout, ipamc.ErrRejected,
+		ipamc.ErrMalformed, context.Canceled}
 	for _, tc := range tests {
 		for name, call := range allCalls(c) {
 			s.SetFault(name, tc.code, tc.msg)
@@ -203,5 +205,76 @@ func TestErrorMapping(t *testing.T) {
 	}
 	if n := len(s.Allocations()); n != 0 {
 		t.Errorf("faulted calls allocated %d addresses", n)
+	}
+}
+
+// ipamd stopping while a call is in flight, its socket gone: the call
+// fails with ErrUnreachable, as the next would (the connection that broke
+// cannot be made again).
+func TestStoppedDuringCall(t *testing.T) {
+	for _, name := range []string{fake.RPCAddNetwork, fake.RPCDelNetwork, fake.RPCCheckNetwork, fake.RPCStatus,
+		fake.RPCGarbageCollect} {
+		t.Run(name, func(t *testing.T) {
+			s := fake.Start(t, fake.Options{})
+			c := dial(t, s.Socket())
+			s.SetDelay(name, time.Hour)
+			ctx, call := ctxT(t), allCalls(c)[name]
+			done := make(chan error, 1)
+			go func() { done <- call(ctx) }()
+			waitFor(t, func() bool { return s.Calls(name) == 1 })
+			s.Stop()
+			err := <-done
+			if !errors.Is(err, ipamc.ErrUnreachable) || errors.Is(err, ipamc.ErrUnavailable) ||
+				!strings.Contains(err.Error(), "is ipamd running?") {
+				t.Errorf("%s cut by ipamd stopping: %v; want ErrUnreachable", name, err)
+			}
+		})
+	}
+}
+
+// Something accepts connections on the socket but does not serve gRPC (an
+// ipamd wedged or starting): that is not an absent ipamd, and every call
+// fails with ErrUnavailable, so that a DEL is retried.
+func TestUnavailableWhenNotServing(t *testing.T) {
+	path := filepath.Join(shortDir(t), "ipamd.sock")
+	lis, err := net.Listen("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	accepted := make(chan struct{})
+	go func() {
+		defer close(accepted)
+		for {
+			conn, err := lis.Accept()
+			if err != nil {
+				return
+			}
+			conn.Close()
+		}
+	}()
+	t.Cleanup(func() {
+		lis.Close()
+		<-accepted
+	})
+	c := dial(t, path)
+	for name, call := range allCalls(c) {
+		err := call(ctxT(t))
+		if !errors.Is(err, ipamc.ErrUnavailable) || errors.Is(err, ipamc.ErrUnreachable) ||
+			!strings.Contains(err.Error(), path) {
+			t.Errorf("%s: %v; want ErrUnavailable naming the socket", name, err)
+		}
+	}
+}
+
+// waitFor polls cond until it holds, failing the test after a generous
+// deadline (nothing is asserted about how long it takes).
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(wait)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not reached")
+		}
+		time.Sleep(time.Millisecond)
 	}
 }

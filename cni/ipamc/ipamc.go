@@ -81,9 +81,15 @@ type Released struct {
 const MainTable = 254
 
 var (
-	// ErrUnreachable: nothing answers on the socket (ipamd not running,
-	// the socket absent, connection refused).
+	// ErrUnreachable: nothing answers on the socket (ipamd not running:
+	// the socket absent, or connection refused).
 	ErrUnreachable = errors.New("ipamd unreachable")
+	// ErrUnavailable: ipamd is there but could not serve the call now: it
+	// answered Unavailable itself (it is starting, or could not write its
+	// checkpoint; the message is ipamd's), or the connection broke during
+	// the call, or could not be made for another reason than absence (its
+	// listen backlog full). Try again later.
+	ErrUnavailable = errors.New("ipamd unavailable")
 	// ErrTimeout: ipamd did not answer within the call's deadline.
 	ErrTimeout = errors.New("ipamd did not answer in time")
 	// ErrRejected: ipamd refused the request as invalid.

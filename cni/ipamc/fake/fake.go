@@ -204,7 +204,8 @@ func normalize(a ipamc.Allocation) ipamc.Allocation {
 func (s *Server) Socket() string { return s.socket }
 
 // Stop stops serving at once (calls in flight fail) and removes the
-// socket, so that ipamd is unreachable from then on. Safe to call twice.
+// socket, so that ipamd is unreachable (ipamc.ErrUnreachable) from then
+// on. Safe to call twice.
 func (s *Server) Stop() {
 	s.stopOnce.Do(func() {
 		s.grpc.Stop()
@@ -253,7 +254,9 @@ func (s *Server) LastAddRequest() *ipamv1.AddNetworkRequest {
 }
 
 // SetFault makes every call of rpc fail with code and msg, changing
-// nothing, until ClearFaults.
+// nothing, until ClearFaults. The server answers it: codes.Unavailable is
+// an ipamd that is there but cannot serve (ipamc.ErrUnavailable), not an
+// absent one (Stop, ipamc.ErrUnreachable).
 func (s *Server) SetFault(rpc string, code codes.Code, msg string) {
 	s.checkRPC(rpc)
 	s.mu.Lock()
@@ -278,7 +281,8 @@ func (s *Server) SetDelay(rpc string, d time.Duration) {
 }
 
 // SetReady(false) makes the server a starting ipamd: every call fails
-// with Unavailable, Status says why; SetReady(true) ends it.
+// with Unavailable (ipamc.ErrUnavailable), Status says why; SetReady(true)
+// ends it.
 func (s *Server) SetReady(ready bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -179,8 +179,8 @@ func TestFaults(t *testing.T) {
 	if _, err := c.Add(ctxT(t), req("a")); err == nil || s.Free() != 40 {
 		t.Errorf("faulted Add = %v, Free %d; want an error and nothing taken", err, s.Free())
 	}
-	if _, err := c.Status(ctxT(t)); !errors.Is(err, ipamc.ErrUnreachable) {
-		t.Errorf("faulted Status = %v", err)
+	if _, err := c.Status(ctxT(t)); !errors.Is(err, ipamc.ErrUnavailable) || errors.Is(err, ipamc.ErrUnreachable) {
+		t.Errorf("Status faulted with Unavailable = %v; want ErrUnavailable: the fake answered", err)
 	}
 	if _, _, err := c.Check(ctxT(t), req("a").Attachment); err != nil {
 		t.Errorf("Check, not faulted: %v", err)
@@ -217,7 +217,8 @@ func TestStop(t *testing.T) {
 	if _, err := os.Stat(s.Socket()); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("socket after Stop: %v", err)
 	}
-	if _, _, err := c.Del(ctxT(t), req("a").Attachment); !errors.Is(err, ipamc.ErrUnreachable) {
+	if _, _, err := c.Del(ctxT(t), req("a").Attachment); !errors.Is(err, ipamc.ErrUnreachable) ||
+		errors.Is(err, ipamc.ErrUnavailable) {
 		t.Errorf("Del after Stop: %v; want ErrUnreachable", err)
 	}
 	if len(s.Allocations()) != 1 {
