@@ -54,17 +54,21 @@ type Wired struct {
 // Teardown says what to remove. Every field may be missing (a DEL after a
 // reboot, a GC): what cannot be found is not an error.
 type Teardown struct {
-	// NetNS is the pod's namespace path; empty or gone: only the host side.
+	// NetNS is the pod's namespace path; empty, gone or the host's own:
+	// only the host side.
 	NetNS  string
 	IfName string
 	// HostIfName is the host veth's name. The veth normally goes with the
 	// pod's interface; one that survives is deleted only when the /32
-	// route to IP goes through it, since the name is shared by every
-	// sandbox of a pod and may belong to a newer one.
+	// route to IP goes through it (and by that route's link, not by
+	// name), since the name is shared by every sandbox of a pod and may
+	// belong to a newer one.
 	HostIfName string
-	// IP is the pod's address, when known (prevResult, ipamd): its host
-	// route (unless it goes through another live link) and rules are
-	// removed.
+	// IP is the pod's address, when known (prevResult, ipamd); when not
+	// set, the /32 address of the pod's interface, if found. Its host
+	// route and rules are removed unless a route to it goes through a
+	// live link: then the address is in use (another pod got it since)
+	// and they stay.
 	IP         netip.Addr
 	RouteTable int
 }

@@ -8,7 +8,8 @@ import (
 )
 
 // ErrInvalid: a Pod that cannot be wired as given (a bad name, address or
-// MTU). The plugin reports it as invalid configuration: nothing was made.
+// MTU). The plugin reports it as invalid network config (CNI code 7):
+// nothing was made.
 var ErrInvalid = errors.New("invalid pod network")
 
 // MTU bounds: IPv4's minimum and the largest a veth accepts.
@@ -18,9 +19,11 @@ const (
 )
 
 // HostSideOnly is the Teardown that removes only the host side of ip: its
-// /32 route (if it points at no live link) and its rules at PriorityToPod
-// and PriorityFromPod. For a DEL while ipamd is unreachable and for GC,
-// when the pod's namespace and veth are gone or unknown.
+// rules at PriorityToPod and PriorityFromPod and a /32 route through a
+// link that is gone; when a route to ip goes through a live link, the
+// address is in use and nothing is removed. For a DEL while ipamd is
+// unreachable and for GC, when the pod's namespace and veth are gone or
+// unknown.
 func HostSideOnly(ip netip.Addr, routeTable int) Teardown {
 	return Teardown{IP: ip, RouteTable: routeTable}
 }

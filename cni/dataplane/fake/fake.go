@@ -190,7 +190,12 @@ func (f *Dataplane) Setup(p dataplane.Pod) (dataplane.Wired, error) {
 	}, nil
 }
 
-// Teardown forgets what t names; nothing missing is an error.
+// Teardown forgets what t names, as Linux removes it; nothing missing is
+// an error. The pod of (NetNS, IfName) goes, and gives the address when
+// t has none; else a pod of HostIfName goes if it holds the address (its
+// route goes through that veth). The address's host side then goes
+// unless a pod still holds it. In a namespace SetHostNetNS marked only
+// the host side is considered.
 func (f *Dataplane) Teardown(t dataplane.Teardown) error {
 	err := f.begin(OpTeardown)
 	defer f.mu.Unlock()
@@ -200,10 +205,29 @@ func (f *Dataplane) Teardown(t dataplane.Teardown) error {
 	if f.hostNS[t.NetNS] {
 		t = dataplane.HostSideOnly(t.IP, t.RouteTable)
 	}
-	delete(f.pods, key(t.NetNS, t.IfName))
-	if ip := t.IP.Unmap(); ip.IsValid() {
-		delete(f.hosts, ip)
+	ip := t.IP.Unmap()
+	k := key(t.NetNS, t.IfName)
+	if p, ok := f.pods[k]; ok && t.NetNS != "" && t.IfName != "" {
+		delete(f.pods, k)
+		if !ip.IsValid() {
+			ip = p.IP
+		}
+	} else if t.HostIfName != "" && ip.IsValid() {
+		for k, p := range f.pods {
+			if p.HostIfName == t.HostIfName && p.IP == ip {
+				delete(f.pods, k)
+			}
+		}
 	}
+	if !ip.IsValid() {
+		return nil
+	}
+	for _, p := range f.pods {
+		if p.IP == ip {
+			return nil // in use: its host side is that pod's
+		}
+	}
+	delete(f.hosts, ip)
 	return nil
 }
 

@@ -131,3 +131,44 @@ func TestFakeIncompleteSetup(t *testing.T) {
 		t.Errorf("after Teardown: %v, %v", f.Pods(), f.HostAddrs())
 	}
 }
+
+// The fake's Teardown keeps to Linux's rules: the address is read from
+// the pod when not given, and one a live pod holds keeps its host side.
+func TestFakeTeardown(t *testing.T) {
+	f := New()
+	a := dataplane.Pod{NetNS: "/ns/a", IfName: "eth0", HostIfName: "enia", IP: netip.MustParseAddr("198.18.1.5"), RouteTable: 2}
+	if _, err := f.Setup(a); err != nil {
+		t.Fatalf("Setup: %v", err)
+	}
+	if err := f.Teardown(dataplane.Teardown{NetNS: a.NetNS, IfName: a.IfName}); err != nil {
+		t.Fatalf("Teardown: %v", err)
+	}
+	if len(f.Pods()) != 0 || len(f.HostAddrs()) != 0 {
+		t.Errorf("after a Teardown by names: %v, %v; want the address read from the pod and removed", f.Pods(), f.HostAddrs())
+	}
+
+	b := a
+	b.NetNS, b.HostIfName = "/ns/b", "enib"
+	if _, err := f.Setup(b); err != nil {
+		t.Fatalf("Setup of b with a's old address: %v", err)
+	}
+	f.SetHostNetNS("/proc/1/ns/net")
+	for _, td := range []dataplane.Teardown{
+		{NetNS: a.NetNS, IfName: a.IfName, HostIfName: a.HostIfName, IP: a.IP},
+		dataplane.HostSideOnly(a.IP, a.RouteTable),
+		{NetNS: "/proc/1/ns/net", IfName: b.IfName, HostIfName: b.HostIfName, IP: a.IP},
+	} {
+		if err := f.Teardown(td); err != nil {
+			t.Fatalf("late Teardown(%+v): %v", td, err)
+		}
+		if err := f.Check(b); err != nil {
+			t.Errorf("b after the late Teardown(%+v): %v", td, err)
+		}
+	}
+	if err := f.Teardown(dataplane.Teardown{HostIfName: b.HostIfName, IP: b.IP}); err != nil {
+		t.Fatalf("Teardown by the host veth: %v", err)
+	}
+	if len(f.Pods()) != 0 || len(f.HostAddrs()) != 0 {
+		t.Errorf("after a Teardown by the host veth and address: %v, %v", f.Pods(), f.HostAddrs())
+	}
+}
