@@ -2,13 +2,13 @@ package plugin
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 
 	"github.com/containernetworking/cni/pkg/skel"
 	"github.com/containernetworking/cni/pkg/types"
 	current "github.com/containernetworking/cni/pkg/types/100"
-	"github.com/containernetworking/plugins/pkg/ns"
 
 	"github.com/vpc-cni/vpc-cni/cni/config"
 	"github.com/vpc-cni/vpc-cni/cni/dataplane"
@@ -23,9 +23,6 @@ func (p *Plugin) Add(args *skel.CmdArgs) error {
 	if err != nil {
 		return confError(err)
 	}
-	if err := checkNetNS(args.Netns); err != nil {
-		return err
-	}
 	c, err := p.open("ADD", args)
 	if err != nil {
 		return err
@@ -35,6 +32,19 @@ func (p *Plugin) Add(args *skel.CmdArgs) error {
 	dp, err := p.dataplane(c)
 	if err != nil {
 		return err
+	}
+	// Before anything is allocated: the netns must be a pod's, and a
+	// repeated ADD of a live pod must not touch it (nor release its
+	// address when it fails).
+	if err := dp.CheckNetNS(args.Netns); err != nil {
+		return wireError("CNI_NETNS", err)
+	}
+	if exists, err := dp.PodIfExists(args.Netns, args.IfName); err != nil {
+		return wireError("inspect the pod's network namespace", err)
+	} else if exists {
+		return types.NewError(types.ErrInternal, fmt.Sprintf("interface %s already exists in %s: the runtime ran "+
+			"ADD twice for container %s without a DEL; nothing was changed", args.IfName, args.Netns,
+			args.ContainerID), "")
 	}
 	hostIf := dataplane.HostIfName(c.conf.VethPrefix, pod.Namespace, pod.Name, args.ContainerID, args.IfName)
 	att := ipamc.Attachment{ContainerID: args.ContainerID, IfName: args.IfName}
@@ -54,10 +64,17 @@ func (p *Plugin) Add(args *skel.CmdArgs) error {
 	want := dataplane.Pod{NetNS: args.Netns, IfName: args.IfName, HostIfName: hostIf, IP: res.IP, MTU: mtu,
 		RouteTable: res.RouteTable}
 	wired, err := dp.Setup(want)
+	if errors.Is(err, dataplane.ErrIncomplete) {
+		// Part of the wiring could not be undone: ipamd keeps the
+		// address, so that the runtime's DEL finds it and cleans up.
+		c.log.Error("wiring the pod failed and could not all be undone; the address stays held for the DEL",
+			keyError, err.Error())
+		return wireError("wire the pod's network", err)
+	}
 	if err != nil {
 		c.log.Error("wiring the pod failed; releasing its address", keyError, err.Error())
-		p.release(c, att)
-		return internal("wire the pod's network", err)
+		p.giveBack(c, att)
+		return wireError("wire the pod's network", err)
 	}
 	result := addResult(c.conf, args.Netns, wired, res, mtu)
 	if err := printResult(p, result, c.conf.CNIVersion); err != nil {
@@ -65,33 +82,21 @@ func (p *Plugin) Add(args *skel.CmdArgs) error {
 		if terr := dp.Teardown(teardownOf(want)); terr != nil {
 			c.log.Error("undoing the wiring failed", keyError, terr.Error())
 		}
-		p.release(c, att)
+		p.giveBack(c, att)
 		return internal("write the result", err)
 	}
 	c.log.Info("pod added", "table", res.RouteTable, "mtu", mtu)
 	return nil
 }
 
-// release gives an attachment's address back to ipamd after a failed ADD,
+// giveBack gives an attachment's address back to ipamd after a failed ADD,
 // with a context of its own (the ADD's may have run out).
-func (p *Plugin) release(c *call, att ipamc.Attachment) {
+func (p *Plugin) giveBack(c *call, att ipamc.Attachment) {
 	ctx, cancel := context.WithTimeout(context.Background(), c.conf.IpamdTimeout)
 	defer cancel()
 	if _, _, err := c.ipam.Del(ctx, att); err != nil {
 		c.log.Error("releasing the address failed; ipamd's garbage collection will reclaim it", keyError, err.Error())
 	}
-}
-
-// checkNetNS says whether path is a network namespace, before anything is
-// allocated.
-func checkNetNS(path string) error {
-	n, err := ns.GetNS(path)
-	if err != nil {
-		return types.NewError(types.ErrInvalidNetNS, fmt.Sprintf("CNI_NETNS %q: %v", path, err),
-			"the runtime must pass the pod's network namespace path")
-	}
-	_ = n.Close()
-	return nil
 }
 
 func teardownOf(p dataplane.Pod) dataplane.Teardown {

@@ -35,7 +35,7 @@ func (p *Plugin) Check(args *skel.CmdArgs) error {
 	case err != nil:
 		return ipamError("ask ipamd about the address", err)
 	case !found:
-		return types.NewError(types.ErrUnknownContainer, fmt.Sprintf("ipamd holds no address for container %s "+
+		return types.NewError(types.ErrInternal, fmt.Sprintf("ipamd holds no address for container %s "+
 			"interface %s (prevResult has %s)", args.ContainerID, args.IfName, ip), "")
 	case alloc.IP != ip:
 		return types.NewError(types.ErrInternal, fmt.Sprintf("ipamd holds %s for container %s interface %s, "+
@@ -49,7 +49,7 @@ func (p *Plugin) Check(args *skel.CmdArgs) error {
 		IP: ip, RouteTable: alloc.RouteTable}
 	if err := dp.Check(want); err != nil {
 		c.log.Warn("check failed", keyIP, ip.String(), keyError, err.Error())
-		return types.NewError(types.ErrInternal, fmt.Sprintf("check container %s: %v", args.ContainerID, err), "")
+		return wireError("check container "+args.ContainerID, err)
 	}
 	c.log.Debug("check passed", keyIP, ip.String())
 	return nil

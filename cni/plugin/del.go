@@ -11,66 +11,82 @@ import (
 	"github.com/vpc-cni/vpc-cni/cni/ipamc"
 )
 
-// Del releases the pod's address and removes its wiring. It is
+// Del removes the pod's wiring, then releases its address. It is
 // idempotent: a missing netns, missing links, or an attachment ipamd does
-// not know are success. If ipamd is unreachable, the host routes and rules
-// of the address in prevResult are removed and DEL succeeds: ipamd's
-// garbage collection reclaims the address later.
+// not know are success. The wiring goes first, while ipamd still holds the
+// address, so that no other pod can hold it meanwhile. If nothing answers
+// on ipamd's socket, the wiring is removed and DEL succeeds (the address
+// is reclaimed by the runtime's GC, or at ipamd's next start); if ipamd
+// answers but fails, DEL fails and the runtime retries.
 func (p *Plugin) Del(args *skel.CmdArgs) error {
-	pod, err := config.ParseArgs(args.Args)
-	if err != nil {
-		return confError(err)
-	}
 	c, err := p.openLenient("DEL", args)
 	if err != nil {
 		return err
 	}
 	defer c.close()
+	pod, err := config.ParseArgs(args.Args)
+	if err != nil {
+		// The pod's name only names its host veth, which the pod
+		// side finds too: go on without it.
+		c.log.Warn("CNI_ARGS ignored", keyError, err.Error())
+	}
 	dp, err := p.dataplane(c)
 	if err != nil {
 		return err
 	}
-	td := dataplane.Teardown{NetNS: args.Netns, IfName: args.IfName,
-		HostIfName: hostIfName(c.conf, pod, args)}
+	att := ipamc.Attachment{ContainerID: args.ContainerID, IfName: args.IfName}
+	td := dataplane.Teardown{NetNS: args.Netns, IfName: args.IfName, HostIfName: hostIfName(c.conf, pod, args)}
 	if ip, ok := c.conf.PrevIP(); ok {
 		td.IP = ip
 	}
-	var ipamErr error
-	if c.ipam != nil {
-		ipamErr = p.releaseFor(c, args, &td)
-	} else {
-		ipamErr = c.dialErr
-	}
-	unreachable := errors.Is(ipamErr, ipamc.ErrUnreachable) || errors.Is(ipamErr, ipamc.ErrTimeout)
-	if unreachable {
-		c.log.Warn("ipamd unreachable: removing the pod's wiring; ipamd's garbage collection reclaims the address",
-			keyIP, addrWords(td.IP), keyError, ipamErr.Error())
-	}
+	c.lookup(att, &td)
 	if err := dp.Teardown(td); err != nil {
-		c.log.Error("removing the pod's wiring failed", keyError, err.Error())
-		return internal("remove the pod's network", err)
+		c.log.Error("removing the pod's wiring failed", keyIP, addrWords(td.IP), keyError, err.Error())
+		return wireError("remove the pod's network", err)
 	}
-	if ipamErr != nil && !unreachable {
-		c.log.Error("ipamd failed to release the address", keyError, ipamErr.Error())
-		return ipamError("release the address", ipamErr)
+	if err := c.release(att); err != nil {
+		return err
 	}
 	c.log.Info("pod deleted", keyIP, addrWords(td.IP), keyHostIf, td.HostIfName)
 	return nil
 }
 
-// releaseFor asks ipamd to release the attachment's address and completes
-// td with what ipamd says the address was.
-func (p *Plugin) releaseFor(c *call, args *skel.CmdArgs, td *dataplane.Teardown) error {
+// lookup completes td, when prevResult has no address, with the one ipamd
+// holds for the attachment (the teardown also reads the pod's own).
+// ipamd not answering is no error here: release says it.
+func (c *call) lookup(att ipamc.Attachment, td *dataplane.Teardown) {
+	if c.ipam == nil || td.IP.IsValid() {
+		return
+	}
 	ctx, cancel := c.ctx()
 	defer cancel()
-	alloc, found, err := c.ipam.Del(ctx, ipamc.Attachment{ContainerID: args.ContainerID, IfName: args.IfName})
-	if err != nil {
-		return err
+	alloc, found, err := c.ipam.Check(ctx, att)
+	if err != nil || !found {
+		return
 	}
-	if found {
-		td.IP, td.RouteTable = alloc.IP, alloc.RouteTable
+	td.IP, td.RouteTable = alloc.IP, alloc.RouteTable
+}
+
+// release gives the attachment's address back to ipamd. Only an ipamd that
+// is not there at all is tolerated.
+func (c *call) release(att ipamc.Attachment) error {
+	err := c.dialErr
+	if c.ipam != nil {
+		ctx, cancel := c.ctx()
+		defer cancel()
+		_, _, err = c.ipam.Del(ctx, att)
 	}
-	return nil
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, ipamc.ErrUnreachable):
+		c.log.Warn("ipamd unreachable: the pod's wiring is removed; its address is reclaimed by the runtime's "+
+			"GC or at ipamd's next start", keyError, err.Error())
+		return nil
+	default:
+		c.log.Error("ipamd failed to release the address; the runtime will retry the DEL", keyError, err.Error())
+		return ipamError("release the address", err)
+	}
 }
 
 // hostIfName is the pod's host veth: prevResult's, else the name ADD

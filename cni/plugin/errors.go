@@ -7,6 +7,7 @@ import (
 	"github.com/containernetworking/cni/pkg/types"
 
 	"github.com/vpc-cni/vpc-cni/cni/config"
+	"github.com/vpc-cni/vpc-cni/cni/dataplane"
 	"github.com/vpc-cni/vpc-cni/cni/ipamc"
 )
 
@@ -21,6 +22,10 @@ const (
 // confError maps a configuration error to its CNI code.
 func confError(err error) error {
 	switch {
+	case errors.Is(err, config.ErrUnsupportedField):
+		return types.NewError(types.ErrUnsupportedField, err.Error(), "")
+	case errors.Is(err, config.ErrVersion):
+		return types.NewError(types.ErrIncompatibleCNIVersion, err.Error(), "")
 	case errors.Is(err, config.ErrDecode):
 		return types.NewError(types.ErrDecodingFailure, err.Error(), "")
 	case errors.Is(err, config.ErrArgs):
@@ -41,9 +46,25 @@ func ipamError(what string, err error) error {
 			"or raise the limit named")
 	case errors.As(err, &ex):
 		return types.NewError(types.ErrTryAgainLater, msg, "the node's address pool is growing")
-	case errors.Is(err, ipamc.ErrUnreachable), errors.Is(err, ipamc.ErrTimeout):
+	case errors.Is(err, ipamc.ErrUnreachable):
 		return types.NewError(types.ErrTryAgainLater, msg, "check that ipamd runs on this node and serves "+
 			"the socket in the conflist's ipamdSocket")
+	case errors.Is(err, ipamc.ErrUnavailable), errors.Is(err, ipamc.ErrTimeout):
+		return types.NewError(types.ErrTryAgainLater, msg, "ipamd is starting or failing: see its log")
+	default:
+		return types.NewError(types.ErrInternal, msg, "")
+	}
+}
+
+// wireError maps an error of the dataplane: a bad pod namespace is code 8,
+// a bad field code 7, the rest internal.
+func wireError(what string, err error) error {
+	msg := fmt.Sprintf("%s: %v", what, err)
+	switch {
+	case errors.Is(err, dataplane.ErrNetNS):
+		return types.NewError(types.ErrInvalidNetNS, msg, "the runtime must pass the pod's own network namespace")
+	case errors.Is(err, dataplane.ErrInvalid):
+		return types.NewError(types.ErrInvalidNetworkConfig, msg, "")
 	default:
 		return types.NewError(types.ErrInternal, msg, "")
 	}

@@ -54,10 +54,10 @@ type call struct {
 	closer  []io.Closer
 }
 
-// open parses the configuration, opens the log and connects to ipamd.
-// A log that cannot be opened does not stop the call.
+// open parses the configuration strictly, opens the log and connects to
+// ipamd. A log that cannot be opened does not stop the call.
 func (p *Plugin) open(verb string, args *skel.CmdArgs) (*call, error) {
-	c, err := p.openLenient(verb, args)
+	c, err := p.openWith(verb, args, false)
 	if err != nil {
 		return nil, err
 	}
@@ -68,10 +68,26 @@ func (p *Plugin) open(verb string, args *skel.CmdArgs) (*call, error) {
 	return c, nil
 }
 
-// openLenient is open for the verbs that go on without ipamd (DEL): a
-// failed connection is left in dialErr.
+// openLenient is open for the verbs that clean up (DEL, GC): the runtime
+// passes the conflist as it is on disk now, not as it was at ADD, so an
+// option this version does not know or accept is logged and its default
+// used, rather than leaving pods stuck in Terminating; a failed connection
+// is left in dialErr.
 func (p *Plugin) openLenient(verb string, args *skel.CmdArgs) (*call, error) {
-	conf, err := config.Parse(args.StdinData)
+	return p.openWith(verb, args, true)
+}
+
+func (p *Plugin) openWith(verb string, args *skel.CmdArgs, lenient bool) (*call, error) {
+	var (
+		conf      config.Conf
+		tolerated []error
+		err       error
+	)
+	if lenient {
+		conf, tolerated, err = config.ParseLenient(args.StdinData)
+	} else {
+		conf, err = config.Parse(args.StdinData)
+	}
 	if err != nil {
 		return nil, confError(err)
 	}
@@ -86,6 +102,9 @@ func (p *Plugin) openLenient(verb string, args *skel.CmdArgs) (*call, error) {
 	c.log = log.With(keyVerb, verb, keyContainer, args.ContainerID, keyIfName, args.IfName)
 	if lerr != nil {
 		c.log.Warn("plugin log unavailable", keyError, lerr.Error())
+	}
+	for _, t := range tolerated {
+		c.log.Warn("configuration problem ignored; the default is used", keyError, t.Error())
 	}
 	cl, err := p.deps.Dial(conf.IpamdSocket)
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 	"github.com/vishvananda/netlink"
 	"google.golang.org/grpc/codes"
 
+	"github.com/vpc-cni/vpc-cni/cni/dataplane"
 	"github.com/vpc-cni/vpc-cni/cni/ipamc/fake"
 	"github.com/vpc-cni/vpc-cni/cni/plugin"
 )
@@ -63,25 +64,26 @@ func TestPrivilegedAddCheckDel(t *testing.T) {
 	}
 }
 
-// TestPrivilegedAddFailsHalfWay: ipamd gives an address, then the link
-// cannot be created (the pod already has an eth0 that is not ours):
+// TestPrivilegedAddFailsHalfWay: ipamd gives an address, then the wiring
+// fails (a host link that is not a veth has the pod's host veth name):
 // nothing is left on the host or in the pod, and the address goes back to
 // ipamd.
 func TestPrivilegedAddFailsHalfWay(t *testing.T) {
 	e := newEnv(t, fake.Options{})
 	pod := newNS(t)
-	err := pod.Do(func(ns.NetNS) error {
-		return netlink.LinkAdd(&netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: "eth0"}, PeerName: "not-ours"})
+	name := dataplane.HostIfName("eni", "default", "pod-c1", "c1", "eth0")
+	err := e.host.Do(func(ns.NetNS) error {
+		return netlink.LinkAdd(&netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: name}})
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	err = e.plugin.Add(args("c1", pod, e.conf(nil)))
 	if err == nil {
-		t.Fatal("ADD with an MTU no veth takes succeeded")
+		t.Fatal("ADD over a host link of the veth's name succeeded")
 	}
-	if code(err) != types.ErrInternal || !strings.Contains(err.Error(), "wire") {
-		t.Errorf("ADD error = %v (code %d), want an internal error naming the wiring", err, code(err))
+	if code(err) != types.ErrInternal || !strings.Contains(err.Error(), "wire") || !strings.Contains(err.Error(), name) {
+		t.Errorf("ADD error = %v (code %d), want an internal error naming the wiring and %s", err, code(err), name)
 	}
 	if s := e.hostState(); !s.empty() {
 		t.Errorf("host after a failed ADD = %+v", s)
@@ -92,18 +94,26 @@ func TestPrivilegedAddFailsHalfWay(t *testing.T) {
 	if n := e.ipamd.Calls(fake.RPCDelNetwork); n != 1 {
 		t.Errorf("DelNetwork calls = %d, want 1 (the release)", n)
 	}
-	err = pod.Do(func(ns.NetNS) error {
+	if links := podLinks(t, pod); len(links) != 1 {
+		t.Errorf("pod links after a failed ADD = %v, want only lo", links)
+	}
+}
+
+// podLinks names the links in a namespace.
+func podLinks(t *testing.T, n ns.NetNS) []string {
+	t.Helper()
+	var names []string
+	err := n.Do(func(ns.NetNS) error {
 		links, err := netlink.LinkList()
 		for _, l := range links {
-			if l.Type() == "veth" && l.Attrs().Name != "eth0" && l.Attrs().Name != "not-ours" {
-				return fmt.Errorf("veth %s left in the pod", l.Attrs().Name)
-			}
+			names = append(names, l.Attrs().Name)
 		}
 		return err
 	})
 	if err != nil {
-		t.Error(err)
+		t.Fatal(err)
 	}
+	return names
 }
 
 // TestPrivilegedConcurrentAdds: 50 pods started at once get distinct

@@ -46,11 +46,14 @@ func notAvailable(err error) error {
 // every other allocation, and removes the host routes and rules of those
 // it released.
 func (p *Plugin) GC(args *skel.CmdArgs) error {
-	c, err := p.open("GC", args)
+	c, err := p.openLenient("GC", args)
 	if err != nil {
 		return err
 	}
 	defer c.close()
+	if c.dialErr != nil {
+		return ipamError("connect to ipamd", c.dialErr)
+	}
 	if !c.conf.HasValidAttachments {
 		// Without the list every allocation would look stale.
 		return types.NewError(types.ErrInvalidNetworkConfig, "GC needs cni.dev/valid-attachments: nothing was released",

@@ -80,7 +80,7 @@ func TestPrivilegedBadInput(t *testing.T) {
 		{"ipamd socket absent", nil, conf(map[string]any{"ipamdSocket": absent}), types.ErrTryAgainLater,
 			[]string{absent}},
 		{"unknown option", nil, conf(map[string]any{"ipamdSockett": "/run/vpc-cni/ipamd.sock"}),
-			types.ErrInvalidNetworkConfig, []string{"ipamdSockett"}},
+			types.ErrUnsupportedField, []string{"ipamdSockett", "/run/vpc-cni/ipamd.sock"}},
 		{"mtu as a string", nil, conf(map[string]any{"mtu": "9001"}), types.ErrInvalidNetworkConfig,
 			[]string{"mtu"}},
 	} {
