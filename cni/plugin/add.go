@@ -17,7 +17,8 @@ import (
 
 // Add gets the pod an address from ipamd and wires it. On any failure
 // after the address was given, it undoes the wiring and releases the
-// address: nothing is left behind.
+// address: nothing is left behind. If the undo itself fails, the address
+// stays held, so that the runtime's DEL finds it and removes the rest.
 func (p *Plugin) Add(args *skel.CmdArgs) error {
 	pod, err := config.ParseArgs(args.Args)
 	if err != nil {
@@ -80,12 +81,13 @@ func (p *Plugin) Add(args *skel.CmdArgs) error {
 	if err := printResult(p, result, c.conf.CNIVersion); err != nil {
 		c.log.Error("writing the result failed; undoing the ADD", keyError, err.Error())
 		if terr := dp.Teardown(teardownOf(want)); terr != nil {
-			c.log.Error("undoing the wiring failed", keyError, terr.Error())
+			c.log.Error("undoing the wiring failed; the address stays held for the DEL", keyError, terr.Error())
+			return internal("write the result", err)
 		}
 		p.giveBack(c, att)
 		return internal("write the result", err)
 	}
-	c.log.Info("pod added", "table", res.RouteTable, "mtu", mtu)
+	c.log.Info("pod added", keyTable, res.RouteTable, keyMTU, mtu)
 	return nil
 }
 
@@ -95,7 +97,8 @@ func (p *Plugin) giveBack(c *call, att ipamc.Attachment) {
 	ctx, cancel := context.WithTimeout(context.Background(), c.conf.IpamdTimeout)
 	defer cancel()
 	if _, _, err := c.ipam.Del(ctx, att); err != nil {
-		c.log.Error("releasing the address failed; ipamd's garbage collection will reclaim it", keyError, err.Error())
+		c.log.Error("releasing the address failed; the runtime's DEL or GC, or ipamd's next start, reclaims it",
+			keyError, err.Error())
 	}
 }
 

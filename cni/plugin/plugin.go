@@ -150,4 +150,6 @@ const (
 	keyHostIf    = "host_ifname"
 	keyError     = "error"
 	keyReleased  = "released"
+	keyTable     = "table"
+	keyMTU       = "mtu"
 )

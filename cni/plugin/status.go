@@ -14,7 +14,7 @@ import (
 // Status succeeds only when ipamd answers and can serve an ADD now;
 // otherwise it fails with code 50 and ipamd's reason.
 func (p *Plugin) Status(args *skel.CmdArgs) error {
-	c, err := p.openLenient("STATUS", args)
+	c, err := p.openWith("STATUS", args, false)
 	if err != nil {
 		return err
 	}
