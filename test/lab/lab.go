@@ -97,7 +97,24 @@ func (l *Lab) Pods() []*Pod {
 
 // Timings are what Up measured (zero for a lab from Load before Up
 // recorded them).
-func (l *Lab) Timings() Timings { return l.timings }
+func (l *Lab) Timings() Timings {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.timings
+}
+
+func (l *Lab) setTimings(f func(*Timings)) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	f(&l.timings)
+}
+
+// saveLocked is save under l.mu.
+func (l *Lab) saveLocked() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.save()
+}
 
 // Node returns the node with the given index (1..N).
 func (l *Lab) Node(index int) (Node, error) {
@@ -134,7 +151,7 @@ func Load(prefix, stateDir string) (*Lab, error) {
 	return l, nil
 }
 
-// save writes lab.json atomically. The caller holds l.mu or owns l alone.
+// save writes lab.json atomically. The caller holds l.mu.
 func (l *Lab) save() error {
 	b, err := json.MarshalIndent(state{Config: l.cfg, Nodes: l.nodes, Pods: l.pods, Timings: l.timings}, "", "  ")
 	if err != nil {
@@ -144,7 +161,7 @@ func (l *Lab) save() error {
 }
 
 func writeFileAtomic(path string, b []byte, mode fs.FileMode) error {
-	tmp := path + ".tmp"
+	tmp := fmt.Sprintf("%s.%d.tmp", path, os.Getpid())
 	if err := os.WriteFile(tmp, b, mode); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
