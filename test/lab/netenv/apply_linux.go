@@ -146,7 +146,9 @@ func (e *env) route(a Action) error {
 		r.Gw = a.Route.Via.AsSlice()
 	}
 	if a.Op == OpDelRoute {
-		// Scope 0 (universe) and no flags match the route whatever its own.
+		// Scope nowhere matches the route whatever its own (as `ip route
+		// del` asks).
+		r.Scope = netlink.SCOPE_NOWHERE
 		if err := e.fab.RouteDel(r); err != nil && !errors.Is(err, unix.ESRCH) {
 			return err
 		}
