@@ -184,7 +184,10 @@ func WaitNode(ctx context.Context, prefix string, n NodeSpec) error {
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("wait for node %d's eth0: %w (last error: %v)", n.Index, ctx.Err(), err)
+			if err != nil {
+				return fmt.Errorf("wait for node %d's eth0: %w (last: %v)", n.Index, ctx.Err(), err)
+			}
+			return fmt.Errorf("wait for node %d's eth0: %w (is the fabric follower running?)", n.Index, ctx.Err())
 		case <-t.C:
 		}
 	}
