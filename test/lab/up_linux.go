@@ -69,7 +69,7 @@ func Up(ctx context.Context, cfg Config, progress io.Writer) (*Lab, error) {
 	if err := l.saveLocked(); err != nil {
 		return l, fmt.Errorf("lab up: %w", err)
 	}
-	u.step("lab up: %d nodes, %d pods", len(l.nodes), len(l.Pods()))
+	u.step("lab up: %s, %s", plural(len(l.nodes), "node"), plural(len(l.Pods()), "pod"))
 	return l, nil
 }
 
@@ -196,7 +196,7 @@ func (u *upRun) nodes(ctx context.Context) ([]Node, error) {
 			return nil, err
 		}
 	}
-	u.step("%d nodes with their primary ENI (fabricd following ec2sim)", len(nodes))
+	u.step("%s with their primary ENI (fabricd following ec2sim)", plural(len(nodes), "node"))
 	return nodes, nil
 }
 
@@ -270,7 +270,7 @@ func (u *upRun) ipamds(ctx context.Context, l *Lab) error {
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
-	u.step("ipamd ready on %d nodes", len(l.nodes))
+	u.step("ipamd ready on %s", plural(len(l.nodes), "node"))
 	for _, n := range l.nodes {
 		if err := conflist.Write(filepath.Join(n.Dir, "net.d"), l.conflistOptions(n)); err != nil {
 			return err
@@ -310,10 +310,18 @@ func (u *upRun) pods(ctx context.Context, l *Lab) error {
 		return fmt.Errorf("lab up: %w", err)
 	}
 	if total > 0 {
-		u.step("%d pods answering (first after %.2fs)", total, l.Timings().FirstPodReady.Seconds())
+		u.step("%s answering (the first after %.2fs)", plural(total, "pod"), l.Timings().FirstPodReady.Seconds())
 	}
 	return nil
 }
 
 // podConcurrency bounds the pods Up adds at once.
 const podConcurrency = 8
+
+// plural is "1 node", "2 nodes".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}

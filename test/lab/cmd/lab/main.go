@@ -44,6 +44,9 @@ const usage = `usage: lab up | down | report | fabricd --prefix P --state-url UR
   fabricd  follow ec2sim's state into the fabric (started by up)
 `
 
+// geteuid is os.Geteuid; tests replace it.
+var geteuid = os.Geteuid
+
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
@@ -67,7 +70,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fmt.Fprintf(stderr, "lab: unknown command %q\n%s", cmd, usage)
 		return exitUsage
 	}
-	if os.Geteuid() != 0 {
+	if geteuid() != 0 {
 		fmt.Fprintf(stderr, "lab %s: needs root (namespaces, links, mounts): run it with sudo, e.g. `sudo make lab`\n", cmd)
 		return exitFailed
 	}
