@@ -1,12 +1,18 @@
 package netenv
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"net/netip"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -228,4 +234,63 @@ type testWriter struct{ t *testing.T }
 func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimSpace(string(p)))
 	return len(p), nil
+}
+
+// TestPrivilegedFollowErrors: Follow goes on through failing reads of the
+// state, logs a repeated error once and its end once, and then follows.
+func TestPrivilegedFollowErrors(t *testing.T) {
+	needRoot(t)
+	old := PollInterval
+	PollInterval = 5 * time.Millisecond
+	t.Cleanup(func() { PollInterval = old })
+	l := startLab(t, 1)
+	var hits atomic.Int64
+	const failures = 10
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if hits.Add(1) <= failures {
+			http.Error(w, "not yet", http.StatusServiceUnavailable)
+			return
+		}
+		_ = json.NewEncoder(w).Encode(l.w.Snapshot())
+	}))
+	t.Cleanup(ts.Close)
+	var logs lockedBuffer
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- Follow(ctx, l.prefix, ts.URL, l.nodes, slog.New(slog.NewTextHandler(&logs, nil))) }()
+	wait, stop := context.WithTimeout(ctx, time.Minute)
+	defer stop()
+	if err := WaitNode(wait, l.prefix, l.nodes[0]); err != nil {
+		t.Fatalf("WaitNode: %v", err)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("Follow = %v", err)
+	}
+	out := logs.String()
+	if n := strings.Count(out, "level=WARN"); n != 1 {
+		t.Errorf("%d warnings for %d identical failures, want 1:\n%s", n, failures, out)
+	}
+	if n := strings.Count(out, "fabric in step again"); n != 1 {
+		t.Errorf("%d recoveries logged, want 1:\n%s", n, out)
+	}
+}
+
+// lockedBuffer is a bytes.Buffer safe for a logging goroutine.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
