@@ -136,7 +136,9 @@ func Plan(desired Desired, actual Actual) []Action {
 	}
 	var out []Action
 	for _, op := range opOrder {
-		out = append(out, byOp[op]...)
+		acts := byOp[op]
+		slices.SortStableFunc(acts, func(x, y Action) int { return cmpKey(x.Key, y.Key) })
+		out = append(out, acts...)
 	}
 	return out
 }

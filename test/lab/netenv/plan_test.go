@@ -283,3 +283,16 @@ func show(as []Action) string {
 	}
 	return b.String()
 }
+
+// TestPlanKeyOrder: within a kind, actions go in key order, whether the
+// pair is gone from the state or must be remade.
+func TestPlanKeyOrder(t *testing.T) {
+	macChanged := inStep(eth1())
+	macChanged.MAC = macX
+	gone := inStep(eth0())
+	got := Plan(desired(false, eth1()), Actual{ENIs: []ActualENI{gone, macChanged}})
+	want := []Action{{Op: OpDeletePair, Key: k10}, {Op: OpDeletePair, Key: k11}}
+	if len(got) < 2 || !slices.Equal(got[:2], want) {
+		t.Errorf("Plan: %s, want it to start with %s", show(got), show(want))
+	}
+}
