@@ -71,8 +71,7 @@ func (l *Lab) waitIpamd(ctx context.Context, n Node) error {
 	name := procIpamd(n.Index)
 	return waitFor(ctx, ipamdWait, n.Name+"'s ipamd to be ready", func() (bool, error) {
 		if _, ok := l.cfg.readPid(name); !ok {
-			return false, fmt.Errorf("%w: %s's ipamd exited; the end of %s:\n%s",
-				errExited, n.Name, l.cfg.logFile(name), l.cfg.logTail(name, 10))
+			return false, l.cfg.exited(name)
 		}
 		st, err := l.ipamdStatus(ctx, n)
 		if err != nil {

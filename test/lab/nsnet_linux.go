@@ -3,6 +3,7 @@ package lab
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -70,19 +71,22 @@ func clip(b []byte) string {
 	return string(b)
 }
 
-// waitFor calls cond every pollEvery until it returns true or an error,
-// or until d passes (then the error says what was awaited, with cond's
-// last error when it had one).
+// waitFor calls cond every pollEvery until it returns true, or an error
+// wrapping errExited (what it waits for will never come), or until d
+// passes (then the error says what was awaited, with cond's last error
+// when it had one).
 func waitFor(ctx context.Context, d time.Duration, what string, cond func() (bool, error)) error {
 	ctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
 	var last error
 	for {
 		ok, err := cond()
-		if ok {
+		switch {
+		case ok:
 			return nil
-		}
-		if err != nil {
+		case errors.Is(err, errExited):
+			return fmt.Errorf("%s: %w", what, err)
+		case err != nil:
 			last = err
 		}
 		select {

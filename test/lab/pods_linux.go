@@ -114,6 +114,9 @@ func (l *Lab) startPodEcho(ctx context.Context, p *Pod) error {
 	}
 	target := netip.AddrPortFrom(p.IP, echoPort)
 	return waitFor(ctx, podEchoWait, p.Name+"'s echo server", func() (bool, error) {
+		if _, ok := l.cfg.readPid(procPodEcho(p.Node, p.Index)); !ok {
+			return false, l.cfg.exited(procPodEcho(p.Node, p.Index))
+		}
 		pctx, cancel := context.WithTimeout(ctx, time.Second)
 		defer cancel()
 		_, err := echo.Probe(pctx, p.NetNSPath(), target, "tcp")

@@ -152,7 +152,7 @@ func (u *upRun) fabric(ctx context.Context) error {
 	fabric := netnsPath(netenv.FabricNS(p))
 	err = waitFor(ctx, ec2simWait, "ec2sim to answer on "+healthURL, func() (bool, error) {
 		if _, ok := u.cfg.readPid(procEC2Sim); !ok {
-			return false, fmt.Errorf("%w: ec2sim exited:\n%s", errExited, u.cfg.logTail(procEC2Sim, 10))
+			return false, u.cfg.exited(procEC2Sim)
 		}
 		return getJSON(ctx, fabric, healthURL, nil) == nil, nil
 	})
@@ -164,7 +164,13 @@ func (u *upRun) fabric(ctx context.Context) error {
 }
 
 // errExited: a process of the lab exited while Up waited for it.
-var errExited = errors.New("process exited")
+var errExited = errors.New("exited")
+
+// exited is the error of a process that exited: its name and the end of
+// its log.
+func (c Config) exited(name string) error {
+	return fmt.Errorf("%s %w; the end of %s:\n%s", name, errExited, c.logFile(name), c.logTail(name, 10))
+}
 
 // nodes creates the node namespaces for ec2sim's instances, starts
 // fabricd and waits until each node's eth0 has its primary address.
@@ -188,7 +194,7 @@ func (u *upRun) nodes(ctx context.Context) ([]Node, error) {
 	for k, n := range nodes {
 		err := waitFor(ctx, eth0Wait, fmt.Sprintf("%s's eth0 with %s", n.Name, n.PrimaryIP), func() (bool, error) {
 			if _, ok := u.cfg.readPid(procFabricd); !ok {
-				return false, fmt.Errorf("%w: fabricd exited:\n%s", errExited, u.cfg.logTail(procFabricd, 10))
+				return false, u.cfg.exited(procFabricd)
 			}
 			return netenv.NodeReady(u.cfg.Prefix, specs[k])
 		})

@@ -110,7 +110,8 @@ func up(ctx context.Context, getenv func(string) string, stdout, stderr io.Write
 	}
 	l, err := lab.Up(ctx, cfg, stderr)
 	if err != nil {
-		fmt.Fprintf(stderr, "lab up: %v\nlab up: the logs are in %s/logs; `make lab-down` removes what was made\n", err, cfg.StateDir)
+		// Up's errors say "lab up: ...".
+		fmt.Fprintf(stderr, "%v\nlab up: the logs are in %s/logs; `make lab-down` removes what was made\n", err, cfg.StateDir)
 		return exitFailed
 	}
 	return render(ctx, l, stdout)
