@@ -1,7 +1,8 @@
 # vpc-cni. `make build` puts the binaries in bin/; `make test` runs everything
 # a change must pass (CI runs it through .ci/run).
 
-GO       ?= go
+# sudo's PATH often lacks the Go toolchain: fall back to its usual place.
+GO       ?= $(shell command -v go 2>/dev/null || echo /usr/local/go/bin/go)
 BIN      := bin
 FUZZTIME ?= 10s
 # Go minimises each new interesting input for up to 60s by default, during
@@ -13,13 +14,31 @@ FUZZMINIMIZETIME ?= 2s
 CNI_BUILD := CGO_ENABLED=0 $(GO) build -tags grpcnotrace
 GOFILES   = $(shell find . -name '*.go' -not -path './.cache/*' -not -path './bin/*')
 
-.PHONY: all build test unit fuzz bench lint clean proto proto-check proto-tools
+.PHONY: all build test unit fuzz bench lint clean proto proto-check proto-tools lab lab-down lab-check
 
 all: build
 
 build:
-	$(GO) build -o $(BIN)/ ./cloud/sim/cmd/ec2sim ./ipamd
+	$(GO) build -o $(BIN)/ ./cloud/sim/cmd/ec2sim ./ipamd ./test/lab/cmd/lab ./test/lab/cmd/labecho
 	$(CNI_BUILD) -o $(BIN)/vpc-cni ./cni
+
+# lab: build everything, then bring up a VPC of LAB_NODES nodes on this
+# machine (test/lab; settings in the README) and print its report. Root: it
+# creates network namespaces. A second run replaces the first.
+lab: lab-check build
+	@start=$$(date +%s%N); $(BIN)/lab up; rc=$$?; \
+	echo "make lab: lab up took $$(( ($$(date +%s%N) - start) / 1000000 )) ms (the build before it is not counted)"; exit $$rc
+
+# lab-down: remove every namespace, process and file the lab made; also
+# after a crash, and when there is no lab.
+lab-down: lab-check
+	@test -x $(BIN)/lab || $(GO) build -o $(BIN)/ ./test/lab/cmd/lab
+	$(BIN)/lab down
+
+lab-check:
+	@[ "$$(id -u)" -eq 0 ] || { echo "make $(MAKECMDGOALS): run as root (sudo make $(MAKECMDGOALS)): the lab creates network namespaces" >&2; exit 1; }
+	@command -v ip >/dev/null || { echo "make $(MAKECMDGOALS): needs iproute2: apt-get install -y iproute2" >&2; exit 1; }
+	@test -x "$(GO)" || command -v "$(GO)" >/dev/null || { echo "make $(MAKECMDGOALS): needs the Go toolchain (go $$(sed -n 's/^go //p' go.mod)) on PATH or in /usr/local/go" >&2; exit 1; }
 
 lint:
 	@out=$$(gofmt -l $(GOFILES)); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
