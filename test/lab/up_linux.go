@@ -48,8 +48,9 @@ func (u *upRun) step(format string, a ...any) {
 // second Up replaces the first. Binaries come from cfg.BinDir (ec2sim,
 // ipamd, vpc-cni, lab, labecho); a missing one is an error saying to run
 // make build. On an error, what Up made is left in place for Down (the
-// caller runs Down, as after a crash). The lab's processes outlive the
-// caller; Down stops them.
+// caller runs Down, as after a crash), and the Lab returned with the error,
+// when not nil, has the nodes that came up. The lab's processes outlive
+// the caller; Down stops them.
 func Up(ctx context.Context, cfg Config, progress io.Writer) (*Lab, error) {
 	u := &upRun{cfg: cfg, start: time.Now(), progress: progress}
 	if u.progress == nil {
