@@ -24,6 +24,17 @@ const echoPort = 7
 // probeWorkers bounds the probes run at once (the machine has 2 cores).
 const probeWorkers = 4
 
+// probeTimeout bounds one probe: the test's context is far longer, and a
+// dropped packet must fail its check, not the whole test's deadline.
+const probeTimeout = echo.DefaultTimeout
+
+// probe is echo.Probe bounded by probeTimeout.
+func probe(ctx context.Context, netnsPath string, target netip.AddrPort, proto string) (echo.Reply, error) {
+	ctx, cancel := context.WithTimeout(ctx, probeTimeout)
+	defer cancel()
+	return echo.Probe(ctx, netnsPath, target, proto)
+}
+
 // protos are the protocols every connectivity check is made over.
 var protos = []string{"tcp", "udp"}
 
@@ -67,7 +78,7 @@ func check(what string, from, to endpoint, wantSeen netip.Addr) []echo.Check {
 func runChecks(ctx context.Context, t *testing.T, cs []echo.Check) {
 	t.Helper()
 	start := time.Now()
-	echo.RunAll(ctx, cs, probeWorkers, nil)
+	echo.RunAll(ctx, cs, probeWorkers, probe)
 	failed := 0
 	for _, c := range cs {
 		switch {
