@@ -255,7 +255,11 @@ func (w *logWriter) flush() {
 // timed logs how long the test took, when it ends.
 func timed(t *testing.T) {
 	start := time.Now()
-	t.Cleanup(func() { t.Logf("timing: %s took %v", t.Name(), time.Since(start).Round(time.Millisecond)) })
+	t.Cleanup(func() {
+		if !t.Skipped() {
+			t.Logf("timing: %s took %v", t.Name(), time.Since(start).Round(time.Millisecond))
+		}
+	})
 }
 
 // testCtx is the test's context, bounded.

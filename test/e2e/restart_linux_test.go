@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"maps"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -18,15 +19,28 @@ import (
 )
 
 // ipamd killed with SIGKILL (no clean stop) and started again while pods
-// run: the pods keep their connectivity and their addresses (ipamd
+// run, some of them on a secondary ENI: the pods keep their connectivity
+// and their addresses (ipamd
 // restores them from its checkpoint), a new pod gets a new address, and no
 // address is given twice: every pod's address is distinct and assigned in
 // ec2sim to an ENI of the pod's own node.
 func TestPrivilegedIpamdKilled(t *testing.T) {
 	timed(t)
-	l := startLab(t, 6, labSpec{nodes: 2, pods: 2})
+	// t3.medium: 5 pod addresses per ENI, so with 6 pods each node has a
+	// pod on a secondary ENI, whose link, route table and rules ipamd sets
+	// up again from its checkpoint when it starts.
+	const typ, perNode = "t3.medium", 6
+	l := startLab(t, 6, labSpec{nodes: 2, instanceType: typ, pods: perNode})
 	ctx := testCtx(t)
 	before := l.Pods()
+	if len(before) != 2*perNode {
+		t.Fatalf("the lab has %d pods, want %d on each of 2 nodes", len(before), perNode)
+	}
+	if !slices.ContainsFunc(slices.Collect(maps.Values(placeAll(ctx, t, l, before))), func(p placement) bool {
+		return p.eni.Attachment.InstanceID == l.Nodes()[0].InstanceID && p.device >= 1
+	}) {
+		t.Fatalf("node 1 has no pod on a secondary ENI")
+	}
 	node1, err := l.Node(1)
 	if err != nil {
 		t.Fatal(err)

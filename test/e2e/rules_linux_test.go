@@ -46,7 +46,9 @@ func TestPrivilegedKubernetesNetworkModel(t *testing.T) {
 // A pod whose address is on a secondary ENI (device index ≥ 1) reaches
 // pods on the other node, and they reach it, with no NAT. Its traffic must
 // leave by its own ENI: the fabric, like EC2's source/destination check,
-// drops a packet whose source the ENI it came from does not own.
+// drops a packet whose source the ENI it came from does not own. Its
+// traffic to the internet is SNATed to the node's primary address, so
+// that traffic must leave by the primary ENI instead.
 //
 // t3.medium has 3 ENIs of 6 addresses (5 for pods each): pods are added to
 // node 1 until one gets an address of a secondary ENI.
@@ -107,6 +109,13 @@ func TestPrivilegedSecondaryENIPod(t *testing.T) {
 	}
 	cs = append(cs, check("secondary-ENI pod→node across nodes", podEnd(onSecondary), nodeEnd(node2), onSecondary.IP)...)
 	cs = append(cs, check("node→secondary-ENI pod across nodes", nodeEnd(node2), podEnd(onSecondary), node2.PrimaryIP)...)
+	// Leaving the VPC, its traffic is SNATed to the node's primary address
+	// and must then leave by the primary ENI, which owns that address.
+	node1, err := l.Node(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs = append(cs, check("secondary-ENI pod→internet, SNAT to the node", podEnd(onSecondary), internetEnd(l.prefix), node1.PrimaryIP)...)
 	runChecks(ctx, t, cs)
 }
 
