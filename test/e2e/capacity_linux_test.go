@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/netip"
 	"slices"
 	"strings"
@@ -46,63 +47,68 @@ func TestPrivilegedFillNode(t *testing.T) {
 	}})
 	ctx := testCtx(t)
 
-	var lim introspect.LimitsView
-	if err := l.Introspect(ctx, 1, introspect.PathLimits, &lim); err != nil {
-		t.Fatalf("introspection: %v", err)
-	}
-	if lim.MaxPods != maxPods || lim.MaxENIs != enis || lim.IPv4PerENI != perENI {
-		t.Fatalf("ipamd's limits for %s: max pods %d, %d ENIs of %d addresses; want %d, %d of %d",
-			typ, lim.MaxPods, lim.MaxENIs, lim.IPv4PerENI, maxPods, enis, perENI)
-	}
+	checkLimits(ctx, t, l, introspect.LimitsView{MaxPods: maxPods, MaxENIs: enis, IPv4PerENI: perENI})
 
 	start := time.Now()
-	for i := range podAddrs {
-		if _, err := l.AddPod(ctx, 1); err != nil {
-			t.Fatalf("pod %d of %d: %v", i+1, podAddrs, err)
-		}
-	}
+	addPods(ctx, t, l, podAddrs)
 	t.Logf("timing: %d pods added in %v", podAddrs, time.Since(start).Round(time.Millisecond))
 	pods := l.Pods()
-	where := placeAll(ctx, t, l, pods)
 	perDevice := map[int]int{}
-	for _, pl := range where {
+	for _, pl := range placeAll(ctx, t, l, pods) {
 		perDevice[pl.device]++
 	}
-	want := map[int]int{0: perENI - 1, 1: perENI - 1, 2: perENI - 1}
-	if fmt.Sprint(perDevice) != fmt.Sprint(want) {
+	if want := map[int]int{0: perENI - 1, 1: perENI - 1, 2: perENI - 1}; !maps.Equal(perDevice, want) {
 		t.Errorf("pod addresses per device index: %v, want %v", perDevice, want)
 	}
 
 	fillUp(ctx, t, l, typ)
 
-	// Delete some pods: their addresses come back after the cooldown.
+	// Delete some pods (every third): their addresses come back after the
+	// cooldown, and the pool is at its target again.
 	var gone []netip.Addr
-	for i, p := range pods {
-		if i%3 != 0 || len(gone) == deleted {
-			continue
+	for i := 0; i < len(pods) && len(gone) < deleted; i += 3 {
+		if err := l.DelPod(ctx, pods[i]); err != nil {
+			t.Fatalf("delete %s: %v", pods[i].Name, err)
 		}
-		if err := l.DelPod(ctx, p); err != nil {
-			t.Fatalf("delete %s: %v", p.Name, err)
-		}
-		gone = append(gone, p.IP)
+		gone = append(gone, pods[i].IP)
 	}
 	waitUntil(ctx, t, 2*time.Minute, "the warm pool back at its target after the cooldown",
 		func() (bool, string) { return atTarget(ctx, l, podAddrs-deleted, deleted) })
 
-	var again []netip.Addr
-	for range deleted {
-		p, err := l.AddPod(ctx, 1)
-		if err != nil {
-			t.Fatalf("add a pod after %d were deleted: %v", deleted, err)
-		}
-		again = append(again, p.IP)
-	}
+	again := addPods(ctx, t, l, deleted)
 	slices.SortFunc(gone, netip.Addr.Compare)
 	slices.SortFunc(again, netip.Addr.Compare)
 	if !slices.Equal(gone, again) {
 		t.Errorf("the new pods got %v, want the deleted pods' addresses %v", again, gone)
 	}
 	placeAll(ctx, t, l, l.Pods())
+}
+
+// checkLimits checks node 1's limits as ipamd's introspection shows them.
+func checkLimits(ctx context.Context, t *testing.T, l *testLab, want introspect.LimitsView) {
+	t.Helper()
+	var lim introspect.LimitsView
+	if err := l.Introspect(ctx, 1, introspect.PathLimits, &lim); err != nil {
+		t.Fatalf("introspection: %v", err)
+	}
+	if lim.MaxPods != want.MaxPods || lim.MaxENIs != want.MaxENIs || lim.IPv4PerENI != want.IPv4PerENI {
+		t.Fatalf("ipamd's limits for %s: max pods %d, %d ENIs of %d addresses; want %d, %d of %d",
+			lim.InstanceType, lim.MaxPods, lim.MaxENIs, lim.IPv4PerENI, want.MaxPods, want.MaxENIs, want.IPv4PerENI)
+	}
+}
+
+// addPods adds n pods to node 1 and returns their addresses.
+func addPods(ctx context.Context, t *testing.T, l *testLab, n int) []netip.Addr {
+	t.Helper()
+	var ips []netip.Addr
+	for i := range n {
+		p, err := l.AddPod(ctx, 1)
+		if err != nil {
+			t.Fatalf("pod %d of %d (the lab has %d): %v", i+1, n, len(l.Pods()), err)
+		}
+		ips = append(ips, p.IP)
+	}
+	return ips
 }
 
 // fillUp checks that the next ADD on the full node fails, names the

@@ -258,3 +258,14 @@ func podNamespaces(t *testing.T, prefix string) []string {
 	}
 	return out
 }
+
+// podsOf are the pods of the node.
+func podsOf(pods []*lab.Pod, node int) []*lab.Pod {
+	var out []*lab.Pod
+	for _, p := range pods {
+		if p.Node == node {
+			out = append(out, p)
+		}
+	}
+	return out
+}

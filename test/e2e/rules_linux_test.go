@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"net/netip"
 	"slices"
 	"testing"
@@ -57,28 +58,7 @@ func TestPrivilegedSecondaryENIPod(t *testing.T) {
 	l := startLab(t, 2, labSpec{nodes: 2, instanceType: "t3.medium", pods: 1})
 	ctx := testCtx(t)
 
-	const maxTries = 12 // more than the primary ENI's 5 addresses
-	var onSecondary *lab.Pod
-	var where placement
-	for range maxTries {
-		p, err := l.AddPod(ctx, 1)
-		if err != nil {
-			t.Fatalf("add a pod to node 1: %v", err)
-		}
-		pl := placeAll(ctx, t, l, []*lab.Pod{p})
-		if t.Failed() {
-			t.FailNow()
-		}
-		if pl[p.IP].device >= 1 {
-			onSecondary, where = p, pl[p.IP]
-			break
-		}
-	}
-	if onSecondary == nil {
-		t.Fatalf("no pod of node 1 got an address on a secondary ENI after %d pods", maxTries)
-	}
-	t.Logf("%s has %s on %s, device index %d", onSecondary.Name, onSecondary.IP, where.eni.ID, where.device)
-
+	onSecondary, where := podOnSecondaryENI(ctx, t, l, 1)
 	// ipamd agrees: the address is assigned to this pod on that ENI.
 	var enis introspect.ENIsView
 	if err := l.Introspect(ctx, 1, introspect.PathENIs, &enis); err != nil {
@@ -89,12 +69,7 @@ func TestPrivilegedSecondaryENIPod(t *testing.T) {
 			onSecondary.IP, dev, ok, where.device)
 	}
 
-	var others []*lab.Pod
-	for _, p := range l.Pods() {
-		if p.Node == 2 {
-			others = append(others, p)
-		}
-	}
+	others := podsOf(l.Pods(), 2)
 	if len(others) == 0 {
 		t.Fatal("node 2 has no pod")
 	}
@@ -117,6 +92,29 @@ func TestPrivilegedSecondaryENIPod(t *testing.T) {
 	}
 	cs = append(cs, check("secondary-ENI pod→internet, SNAT to the node", podEnd(onSecondary), internetEnd(l.prefix), node1.PrimaryIP)...)
 	runChecks(ctx, t, cs)
+}
+
+// podOnSecondaryENI adds pods to the node until one gets an address of a
+// secondary ENI (device index ≥ 1), as ec2sim has it.
+func podOnSecondaryENI(ctx context.Context, t *testing.T, l *testLab, node int) (*lab.Pod, placement) {
+	t.Helper()
+	const maxTries = 12 // more than the primary ENI of a t3.medium holds (5)
+	for range maxTries {
+		p, err := l.AddPod(ctx, node)
+		if err != nil {
+			t.Fatalf("add a pod to node %d: %v", node, err)
+		}
+		pl := placeAll(ctx, t, l, []*lab.Pod{p})
+		if t.Failed() {
+			t.FailNow()
+		}
+		if pl[p.IP].device >= 1 {
+			t.Logf("%s has %s on %s, device index %d", p.Name, p.IP, pl[p.IP].eni.ID, pl[p.IP].device)
+			return p, pl[p.IP]
+		}
+	}
+	t.Fatalf("no pod of node %d got an address on a secondary ENI after %d pods", node, maxTries)
+	return nil, placement{}
 }
 
 // ipamdDevice is the device index of the ENI on which ipamd's
