@@ -73,8 +73,8 @@ func startLab(t *testing.T, n int, spec labSpec) *testLab {
 	l, err := lab.Up(ctx, cfg, w)
 	w.flush()
 	if err != nil {
-		t.Fatalf("lab up (%d × %s, %d pods per node, %v): %v\n%s", cfg.Nodes, cfg.InstanceType,
-			cfg.PodsPerNode, cfg.IpamdEnv, err, logTails(stateDir))
+		t.Fatalf("lab up (%d × %s, %d pods per node, %v): %v", cfg.Nodes, cfg.InstanceType,
+			cfg.PodsPerNode, cfg.IpamdEnv, err) // the teardown shows the logs
 	}
 	tm := l.Timings()
 	t.Logf("timing: lab %s up in %v (lab says: up %v, first pod ready %v): %d × %s, %d pods per node, ipamd env %v",
