@@ -63,8 +63,12 @@ func (c Check) Problem() error {
 // Run probes the target from FromNS and records the outcome.
 func (c *Check) Run(ctx context.Context) { c.RunWith(ctx, Probe) }
 
-// RunWith is Run with another probe (a fake in tests).
+// RunWith is Run with another probe (a fake in tests). Each probe is
+// bounded by DefaultTimeout even under a longer ctx: one lost packet must
+// not hold a whole matrix for the caller's deadline.
 func (c *Check) RunWith(ctx context.Context, probe ProbeFunc) {
+	ctx, cancel := context.WithTimeout(ctx, DefaultTimeout)
+	defer cancel()
 	c.Got, c.Err = probe(ctx, c.FromNS, c.Target, c.Proto)
 }
 
