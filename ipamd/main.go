@@ -12,7 +12,9 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -20,6 +22,7 @@ import (
 	cloudaws "github.com/vpc-cni/vpc-cni/cloud/aws"
 	"github.com/vpc-cni/vpc-cni/ipamd/config"
 	"github.com/vpc-cni/vpc-cni/ipamd/daemon"
+	"github.com/vpc-cni/vpc-cni/ipamd/maxpodscmd"
 )
 
 // Exit codes.
@@ -33,7 +36,7 @@ const (
 const logKeyError = "error"
 
 const usage = `usage: ipamd            run the daemon (configured by environment variables, see docs/ipamd-config.md)
-       ipamd max-pods   the max-pods calculator (not built yet)
+       ipamd max-pods --instance-type TYPE [...]   the value for kubelet's --max-pods (ipamd max-pods -h)
 `
 
 func main() {
@@ -49,8 +52,7 @@ func run(args, environ []string, stderr io.Writer) int {
 			fmt.Fprint(stderr, usage)
 			return exitOK
 		case "max-pods":
-			fmt.Fprintln(stderr, "ipamd max-pods: not built yet")
-			return exitUsage
+			return runMaxPods(args[1:], environ, stderr)
 		default:
 			fmt.Fprintf(stderr, "ipamd: unknown command %q\n%s", args[0], usage)
 			return exitUsage
@@ -73,6 +75,30 @@ func run(args, environ []string, stderr io.Writer) int {
 		return exitFailed
 	}
 	return exitOK
+}
+
+// maxPodsTimeout bounds the max-pods calculator's question to EC2.
+const maxPodsTimeout = 5 * time.Second
+
+// runMaxPods runs the calculator, asking EC2 when a region is known
+// (--region, AWS_REGION or AWS_DEFAULT_REGION).
+func runMaxPods(args, environ []string, stderr io.Writer) int {
+	ctx, cancel := context.WithTimeout(context.Background(), maxPodsTimeout)
+	defer cancel()
+	region := maxpodscmd.Region(args)
+	for _, kv := range environ {
+		k, v, _ := strings.Cut(kv, "=")
+		if region == "" && v != "" && (k == "AWS_REGION" || k == "AWS_DEFAULT_REGION") {
+			region = v
+		}
+	}
+	var lookup maxpodscmd.Lookup
+	if region != "" {
+		if api, _, err := cloudaws.New(ctx, cloudaws.Options{Region: region, MaxAttempts: 2}); err == nil {
+			lookup = api.InstanceType
+		}
+	}
+	return maxpodscmd.Run(ctx, args, os.Stdout, stderr, lookup)
 }
 
 // runDaemon builds the real dependencies and runs the daemon.

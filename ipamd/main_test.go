@@ -9,6 +9,9 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/vpc-cni/vpc-cni/cloud/sim"
+	"github.com/vpc-cni/vpc-cni/cloud/sim/simtest"
 )
 
 // TestBadConfigurationExits builds bin/ipamd from this checkout and runs
@@ -61,7 +64,7 @@ func TestCommandLine(t *testing.T) {
 		code int
 		want string
 	}{
-		{[]string{"max-pods"}, exitUsage, "not built yet"},
+		{[]string{"max-pods"}, exitUsage, "--instance-type is required"},
 		{[]string{"frobnicate"}, exitUsage, `unknown command "frobnicate"`},
 		{[]string{"--help"}, exitOK, "usage: ipamd"},
 	}
@@ -69,6 +72,51 @@ func TestCommandLine(t *testing.T) {
 		var stderr bytes.Buffer
 		if code := run(tt.args, nil, &stderr); code != tt.code || !strings.Contains(stderr.String(), tt.want) {
 			t.Errorf("ipamd %v = %d, %q; want %d and %q", tt.args, code, stderr.String(), tt.code, tt.want)
+		}
+	}
+}
+
+// TestMaxPodsAsksEC2: with a region, the calculator asks DescribeInstanceTypes
+// (here ec2sim's), and prints the figure.
+func TestMaxPodsAsksEC2(t *testing.T) {
+	cfg := sim.DefaultConfig()
+	srv := simtest.Start(t, &cfg)
+	t.Setenv("AWS_ENDPOINT_URL_EC2", srv.EC2URL())
+	t.Setenv("AWS_ACCESS_KEY_ID", "x")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "x")
+	t.Setenv("AWS_CA_BUNDLE", "")
+	var stderr bytes.Buffer
+	code := runMaxPods([]string{"--instance-type", "c5.4xlarge", "--cap", "none", "--verbose", "--region", "us-west-2"},
+		nil, &stderr)
+	if code != exitOK || !strings.Contains(stderr.String(), "DescribeInstanceTypes") || !strings.Contains(stderr.String(), "= 234") {
+		t.Errorf("max-pods = %d, stderr %q; want 234 from DescribeInstanceTypes", code, stderr.String())
+	}
+}
+
+// TestMaxPodsCalculatorScript: scripts/max-pods-calculator.sh runs
+// `ipamd max-pods`, translating the AWS calculator's flag names.
+func TestMaxPodsCalculatorScript(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin := filepath.Join(t.TempDir(), "ipamd")
+	build := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-o", bin, ".")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--instance-type", "m5.large"}, "29"},
+		{[]string{"--instance-type", "m5.large", "--cni-prefix-delegation-enabled", "--cni-version", "1.18.0", "--cap", "none"}, "434"},
+		{[]string{"--instance-type", "m5.large", "--cni-max-eni", "1"}, "11"},
+	} {
+		cmd := exec.Command("../scripts/max-pods-calculator.sh", tt.args...)
+		cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "IPAMD=" + bin}
+		out, err := cmd.Output()
+		if err != nil || strings.TrimSpace(string(out)) != tt.want {
+			t.Errorf("max-pods-calculator.sh %v = %q, %v; want %s", tt.args, out, err, tt.want)
 		}
 	}
 }
