@@ -231,4 +231,3 @@ contexts:
 current-context: test
 `, c.host, enc(c.pki.caPEM), enc(c.pki.adminCertPEM), enc(c.pki.adminKeyPEM))
 }
-
