@@ -97,7 +97,7 @@ func TestPatchForTransitionTimes(t *testing.T) {
 		{Pool{Ready: true, Cause: "subnet full", Class: manager.ClassSubnetExhausted}, 0},
 		{Pool{Ready: true, Cause: "subnet full", Class: manager.ClassSubnetExhausted, Assigned: 3}, 0}, // message only
 		{Pool{Ready: true, Cause: "eni limit", Class: manager.ClassENILimit}, 0},                       // reason only
-		{Pool{Ready: true}, 3 * time.Minute},                                                             // status flips
+		{Pool{Ready: true}, 3 * time.Minute},                                                           // status flips
 		{Pool{Ready: true, Assigned: 1}, 3 * time.Minute},
 	}
 	for i, st := range steps {
