@@ -41,28 +41,11 @@ func makePKI(dir string) (*pki, error) {
 		saSignKey: filepath.Join(dir, "sa.key"), saVerifyPE: filepath.Join(dir, "sa.pub"),
 	}
 	now := time.Now()
-	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	ca, caKey, err := makeCA(now)
 	if err != nil {
-		return nil, fmt.Errorf("ca key: %w", err)
+		return nil, err
 	}
-	caTmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: "vpc-cni-test-ca"},
-		NotBefore:             now.Add(-time.Hour),
-		NotAfter:              now.Add(certLifetime),
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-	}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, caKey.Public(), caKey)
-	if err != nil {
-		return nil, fmt.Errorf("ca cert: %w", err)
-	}
-	ca, err := x509.ParseCertificate(caDER)
-	if err != nil {
-		return nil, fmt.Errorf("ca cert: %w", err)
-	}
-	if p.caPEM, err = writeCertKey(p.caCert, p.caKey, caDER, caKey); err != nil {
+	if p.caPEM, err = writeCertKey(p.caCert, p.caKey, ca.Raw, caKey); err != nil {
 		return nil, err
 	}
 	serve := leafTemplate(2, now, pkix.Name{CommonName: "kube-apiserver"}, x509.ExtKeyUsageServerAuth)
@@ -84,6 +67,34 @@ func makePKI(dir string) (*pki, error) {
 	return p, nil
 }
 
+// makeCA makes a self-signed CA valid from an hour before now.
+func makeCA(now time.Time) (*x509.Certificate, crypto.Signer, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, nil, fmt.Errorf("ca key: %w", err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		Subject:               pkix.Name{CommonName: "vpc-cni-test-ca"},
+		NotBefore:             now.Add(-time.Hour),
+		NotAfter:              now.Add(certLifetime),
+		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
+	if err != nil {
+		return nil, nil, fmt.Errorf("ca cert: %w", err)
+	}
+	ca, err := x509.ParseCertificate(der)
+	if err != nil {
+		return nil, nil, fmt.Errorf("ca cert: %w", err)
+	}
+	return ca, key, nil
+}
+
+// leafTemplate is a serving or client certificate valid from an hour
+// before now.
 func leafTemplate(serial int64, now time.Time, subject pkix.Name, usage x509.ExtKeyUsage) *x509.Certificate {
 	return &x509.Certificate{
 		SerialNumber: big.NewInt(serial),
