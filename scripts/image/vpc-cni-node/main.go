@@ -2,6 +2,8 @@
 // which has no shell:
 //
 //	vpc-cni-node install-plugin FROM DIR   copy the plugin binary FROM into DIR (the init container)
+//	vpc-cni-node sysctl NAME=VALUE...      write each sysctl (privileged init container); a
+//	                                       missing one (an interface this node lacks) is skipped
 //	vpc-cni-node alive                     exit 0 when ipamd's gRPC health service answers at all (liveness)
 //	vpc-cni-node ready [--conflist-dir D]  exit 0 when it answers SERVING (readiness); with D, then
 //	                                       also write the conflist into D, so kubelet sees the network
@@ -36,6 +38,7 @@ const (
 const probeTimeout = 4 * time.Second
 
 const usage = `usage: vpc-cni-node install-plugin FROM DIR
+       vpc-cni-node sysctl NAME=VALUE...
        vpc-cni-node alive
        vpc-cni-node ready [--conflist-dir DIR]
 `
@@ -60,6 +63,8 @@ func run(args, environ []string, stdout, stderr io.Writer) int {
 		if err == nil {
 			fmt.Fprintf(stdout, "installed %s into %s\n", args[1], args[2])
 		}
+	case "sysctl":
+		err = setSysctls(procSys, args[1:], stdout)
 	case "alive", "ready":
 		err = probe(args[0], args[1:], environ, stdout, stderr)
 	case "-h", "-help", "--help", "help":
@@ -82,6 +87,9 @@ func run(args, environ []string, stdout, stderr io.Writer) int {
 }
 
 type usageError struct{ error }
+
+// procSys is the root of the sysctl tree; tests replace it.
+var procSys = "/proc/sys"
 
 func probe(cmd string, args, environ []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)

@@ -121,3 +121,34 @@ func TestUsage(t *testing.T) {
 		}
 	}
 }
+
+func TestSysctl(t *testing.T) {
+	root := t.TempDir()
+	procSys = root
+	t.Cleanup(func() { procSys = "/proc/sys" })
+	if err := os.MkdirAll(filepath.Join(root, "net/ipv4/conf/eth0"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"net/ipv4/ip_forward", "net/ipv4/conf/eth0/rp_filter"} {
+		if err := os.WriteFile(filepath.Join(root, f), []byte("0\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	code, out, e := runArgs(nil, "sysctl", "net.ipv4.ip_forward=1", "net.ipv4.conf.eth0.rp_filter=2", "net.ipv4.conf.ens5.rp_filter=2")
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, e)
+	}
+	for f, want := range map[string]string{"net/ipv4/ip_forward": "1\n", "net/ipv4/conf/eth0/rp_filter": "2\n"} {
+		if b, _ := os.ReadFile(filepath.Join(root, f)); string(b) != want {
+			t.Errorf("%s = %q, want %q", f, b, want)
+		}
+	}
+	if !strings.Contains(out, "ens5.rp_filter: not on this node, skipped") {
+		t.Errorf("missing interface not reported as skipped: %q", out)
+	}
+	for _, bad := range []string{"net.ipv4.ip_forward", "=1", "a/b=1", "net..x=1"} {
+		if code, _, _ := runArgs(nil, "sysctl", bad); code != exitUsage {
+			t.Errorf("sysctl %q: exit %d, want %d", bad, code, exitUsage)
+		}
+	}
+}
