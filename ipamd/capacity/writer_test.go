@@ -292,3 +292,22 @@ func TestWriterRecovers(t *testing.T) {
 		t.Errorf("%d patches, want 2", n)
 	}
 }
+
+func TestWriterBacksOff(t *testing.T) {
+	h := newHarness(t, testNode())
+	var attempts atomic.Int32
+	h.client.PrependReactor("get", "nodes", func(k8stesting.Action) (bool, runtime.Object, error) {
+		attempts.Add(1)
+		return true, nil, errors.New("connection refused")
+	})
+	h.w.Update(ready(1))
+	for range 600 { // ten minutes down
+		h.clock.Step(time.Second)
+		time.Sleep(100 * time.Microsecond)
+	}
+	// Retries after 1, 2, 4 ... 32 s, then every minute: about 15 in ten
+	// minutes (fewer if the writer lags behind the clock).
+	if n := attempts.Load(); n < 1 || n > 17 {
+		t.Errorf("%d attempts in ten minutes, want 1 to 17", n)
+	}
+}

@@ -1,0 +1,38 @@
+package capacity
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/vpc-cni/vpc-cni/ipamd/manager"
+)
+
+func TestFollow(t *testing.T) {
+	h := newHarness(t, testNode())
+	var assigned atomic.Int32
+	var exhausted atomic.Bool
+	read := func() Pool {
+		p := Pool{Ready: true, Assigned: int(assigned.Load())}
+		if exhausted.Load() {
+			p.Cause, p.Class = "subnet subnet-1 has no free addresses", manager.ClassSubnetExhausted
+		}
+		return p
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); h.w.Follow(ctx, 27, read, time.Second) }()
+	t.Cleanup(func() { cancel(); wg.Wait() })
+
+	h.waitFor("the pool ready", func() bool { return h.shows(Desired(27, read())) })
+	assigned.Store(4)
+	exhausted.Store(true)
+	want := Desired(27, read())
+	h.waitFor("the pool exhausted", func() bool { return h.shows(want) && len(h.events()) == 1 })
+	if want.Reason != ReasonSubnetExhausted {
+		t.Fatalf("reason %s", want.Reason)
+	}
+}
