@@ -22,6 +22,7 @@ const (
 	DefaultRetryMin       = time.Second
 	DefaultRetryMax       = time.Minute
 	DefaultRequestTimeout = 10 * time.Second
+	DefaultResync         = 5 * time.Minute
 )
 
 // Log keys.
@@ -49,6 +50,10 @@ type Options struct {
 	RetryMin, RetryMax time.Duration
 	// RequestTimeout bounds one write (GET, PATCH and Event).
 	RequestTimeout time.Duration
+	// Resync is how often the node is read back while nothing changes,
+	// to restore what someone else overwrote (a re-registered Node); it
+	// patches only if the node differs. Negative: never.
+	Resync time.Duration
 	// Log receives failures and recoveries; default discards.
 	Log *slog.Logger
 }
@@ -92,6 +97,9 @@ func NewWriter(o Options) (*Writer, error) {
 	def(&o.RetryMin, DefaultRetryMin)
 	def(&o.RetryMax, DefaultRetryMax)
 	def(&o.RequestTimeout, DefaultRequestTimeout)
+	if o.Resync == 0 {
+		o.Resync = DefaultResync
+	}
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
@@ -152,8 +160,14 @@ func (w *Writer) Run(ctx context.Context) {
 func (w *Writer) next(now time.Time) (time.Duration, bool) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if !w.has || (w.wrote && w.latest == w.written && w.event == nil) {
+	if !w.has {
 		return 0, false
+	}
+	if w.wrote && w.latest == w.written && w.event == nil {
+		if w.o.Resync < 0 {
+			return 0, false
+		}
+		return w.lastTry.Add(w.o.Resync).Sub(now), true
 	}
 	due := w.changedAt.Add(w.o.Debounce)
 	if !w.lastTry.IsZero() {

@@ -311,3 +311,18 @@ func TestWriterBacksOff(t *testing.T) {
 		t.Errorf("%d attempts in ten minutes, want 1 to 17", n)
 	}
 }
+
+func TestWriterResync(t *testing.T) {
+	h := newHarness(t, testNode())
+	s := ready(2)
+	h.w.Update(s)
+	h.waitFor("the state", func() bool { return h.shows(s) })
+	// The Node is registered again: our conditions and resource are gone.
+	if err := h.client.Tracker().Update(corev1.SchemeGroupVersion.WithResource("nodes"), testNode(), ""); err != nil {
+		t.Fatal(err)
+	}
+	h.waitFor("the state restored", func() bool { return h.shows(s) })
+	if n := h.count("patch", "nodes"); n != 2 {
+		t.Errorf("%d patches, want 2", n)
+	}
+}
