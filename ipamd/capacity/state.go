@@ -14,6 +14,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/vpc-cni/vpc-cni/cloud"
+	"github.com/vpc-cni/vpc-cni/ipamd/datastore"
 	"github.com/vpc-cni/vpc-cni/ipamd/manager"
 	"github.com/vpc-cni/vpc-cni/ipamd/maxpods"
 )
@@ -78,6 +79,13 @@ type Pool struct {
 	// the pool cannot grow, empty when it can.
 	Cause, Class string
 	Permanent    bool
+}
+
+// FromStats is the Pool of the datastore's figures and the manager's
+// BlockedState (cause, class, permanent), ready or not.
+func FromStats(ready bool, st datastore.Stats, cause, class string, permanent bool) Pool {
+	return Pool{Ready: ready, Assigned: st.Assigned, Available: st.Available, Cooling: st.Cooling,
+		Cause: cause, Class: class, Permanent: permanent}
 }
 
 // State is the desired state of the Node. It is comparable: the Writer

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/vpc-cni/vpc-cni/cloud"
+	"github.com/vpc-cni/vpc-cni/ipamd/datastore"
 	"github.com/vpc-cni/vpc-cni/ipamd/manager"
 	"github.com/vpc-cni/vpc-cni/ipamd/maxpods"
 )
@@ -134,5 +135,13 @@ func TestEventDue(t *testing.T) {
 		if got := EventDue(tt.prev, tt.s); got != tt.want {
 			t.Errorf("EventDue(%q, %s) = %v, want %v", tt.prev, tt.s.Reason, got, tt.want)
 		}
+	}
+}
+
+func TestFromStats(t *testing.T) {
+	got := FromStats(true, datastore.Stats{Total: 20, Assigned: 5, Available: 12, Cooling: 3}, "c", manager.ClassThrottled, false)
+	want := Pool{Ready: true, Assigned: 5, Available: 12, Cooling: 3, Cause: "c", Class: manager.ClassThrottled}
+	if got != want {
+		t.Errorf("FromStats = %+v, want %+v", got, want)
 	}
 }
