@@ -27,11 +27,16 @@ const (
 
 // Log keys.
 const (
-	logKeyNode    = "node"
-	logKeyErr     = "err"
-	logKeyReason  = "reason"
-	logKeyRetryIn = "retryIn"
+	logKeyNode     = "node"
+	logKeyErr      = "err"
+	logKeyReason   = "reason"
+	logKeyRetryIn  = "retryIn"
+	logKeyFailures = "failures"
 )
+
+// logEvery: a failing write is logged at the first failure and every
+// logEvery-th after it (about every 10 minutes at the longest backoff).
+const logEvery = 10
 
 // Options configure a Writer. Client and NodeName are required.
 type Options struct {
@@ -190,9 +195,12 @@ func (w *Writer) attempt(ctx context.Context) {
 	s := w.latest
 	w.lastTry = w.o.Clock.Now()
 	w.mu.Unlock()
-	ctx, cancel := context.WithTimeout(ctx, w.o.RequestTimeout)
+	rctx, cancel := context.WithTimeout(ctx, w.o.RequestTimeout)
 	defer cancel()
-	err := w.sync(ctx, s)
+	err := w.sync(rctx, s)
+	if ctx.Err() != nil {
+		return // stopping: not a failure
+	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	now := w.o.Clock.Now()
@@ -200,9 +208,9 @@ func (w *Writer) attempt(ctx context.Context) {
 		w.failures++
 		d := min(w.o.RetryMin<<min(w.failures-1, 20), w.o.RetryMax)
 		w.retryAt = now.Add(d)
-		if w.failures == 1 {
+		if w.failures%logEvery == 1 {
 			w.o.Log.Warn("node status write failed; retrying in the background",
-				logKeyNode, w.o.NodeName, logKeyErr, err.Error(), logKeyRetryIn, d.String())
+				logKeyNode, w.o.NodeName, logKeyErr, err.Error(), logKeyRetryIn, d.String(), logKeyFailures, w.failures)
 		}
 		return
 	}

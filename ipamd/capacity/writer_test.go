@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -324,5 +325,63 @@ func TestWriterResync(t *testing.T) {
 	h.waitFor("the state restored", func() bool { return h.shows(s) })
 	if n := h.count("patch", "nodes"); n != 2 {
 		t.Errorf("%d patches, want 2", n)
+	}
+}
+
+// lockedBuffer is a log sink the writer's goroutine and the test share.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func TestWriterLogsFailureOnce(t *testing.T) {
+	var logs lockedBuffer
+	client := fake.NewClientset(testNode())
+	clk := clocktesting.NewFakeClock(t0)
+	w, err := NewWriter(Options{Client: client, NodeName: "node-1", Clock: clk,
+		Log: slog.New(slog.NewJSONHandler(&logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &harness{t: t, client: client, clock: clk, w: w}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); w.Run(ctx) }()
+	t.Cleanup(func() { cancel(); wg.Wait() })
+
+	var failing atomic.Bool
+	var failures atomic.Int32
+	failing.Store(true)
+	client.PrependReactor("get", "nodes", func(k8stesting.Action) (bool, runtime.Object, error) {
+		if failing.Load() {
+			failures.Add(1)
+			return true, nil, errors.New("forbidden")
+		}
+		return false, nil, nil
+	})
+	s := ready(1)
+	w.Update(s)
+	h.waitFor("five failures", func() bool { return failures.Load() >= 5 })
+	failing.Store(false)
+	h.waitFor("the state", func() bool { return h.shows(s) })
+	out := logs.String()
+	if n := strings.Count(out, "node status write failed"); n != 1 {
+		t.Errorf("%d failure lines for 5 failures, want 1:\n%s", n, out)
+	}
+	if !strings.Contains(out, "forbidden") || !strings.Contains(out, "written after failures") {
+		t.Errorf("logs lack the error or the recovery:\n%s", out)
 	}
 }
