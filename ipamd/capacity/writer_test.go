@@ -385,3 +385,25 @@ func TestWriterLogsFailureOnce(t *testing.T) {
 		t.Errorf("logs lack the error or the recovery:\n%s", out)
 	}
 }
+
+func TestWriterRecoversFromFailingPatch(t *testing.T) {
+	h := newHarness(t, testNode())
+	var patches atomic.Int32
+	h.client.PrependReactor("patch", "nodes", func(k8stesting.Action) (bool, runtime.Object, error) {
+		if patches.Add(1) <= 3 {
+			return true, nil, errors.New("etcd leader changed")
+		}
+		return false, nil, nil
+	})
+	h.w.Update(blocked(manager.ClassSubnetExhausted, "subnet full", 1))
+	h.waitFor("two failed patches", func() bool { return patches.Load() >= 2 })
+	last := blocked(manager.ClassSubnetExhausted, "subnet full", 2)
+	h.w.Update(last)
+	h.waitFor("the latest state and its event", func() bool { return h.shows(last) && len(h.events()) == 1 })
+	if h.w.Writes() != 1 {
+		t.Errorf("%d writes, want 1", h.w.Writes())
+	}
+	if ev := h.events()[0]; ev.Reason != ReasonSubnetExhausted {
+		t.Errorf("event %s, want %s", ev.Reason, ReasonSubnetExhausted)
+	}
+}
