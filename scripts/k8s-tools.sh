@@ -23,8 +23,11 @@ go="$(command -v go 2>/dev/null || echo /usr/local/go/bin/go)"
 
 current() {
 	[ -x "$bin/kube-apiserver" ] && [ -x "$bin/kubectl" ] || return 1
-	"$bin/kube-apiserver" --version 2>/dev/null | grep -qx "Kubernetes $version" || return 1
-	"$bin/kubectl" version --client 2>/dev/null | grep -qx "Client Version: $version"
+	# Whole outputs first: grep -q stopping early would fail the pipe.
+	local api ctl
+	api="$("$bin/kube-apiserver" --version 2>/dev/null)" || return 1
+	ctl="$("$bin/kubectl" version --client 2>/dev/null)" || return 1
+	grep -qx "Kubernetes $version" <<<"$api" && grep -qx "Client Version: $version" <<<"$ctl"
 }
 
 mkdir -p "$dir"
