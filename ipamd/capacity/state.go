@@ -6,6 +6,16 @@
 // of the pool's figures (Desired); the Writer applies it to the API server
 // in the background, only on change, debounced and rate-limited, and never
 // blocks its caller.
+//
+// The daemon wires it once it serves (outside Kubernetes ClientFromEnv
+// returns ErrNoKubernetes and nothing runs):
+//
+//	w, err := capacity.NewWriter(capacity.Options{Client: client, NodeName: nodeName, Log: log})
+//	go w.Run(ctx)
+//	go w.Follow(ctx, capacity.PodIPsOf(maxPods), func() capacity.Pool {
+//		cause, class, permanent := mgr.BlockedState()
+//		return capacity.FromStats(svc.Status(ctx).Ready, store.Stats(), cause, class, permanent)
+//	}, 0)
 package capacity
 
 import (
