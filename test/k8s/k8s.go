@@ -55,14 +55,28 @@ func Start(t testing.TB) *Cluster {
 		t.Skipf("k8s: %v; skipping the real-apiserver test", err)
 	}
 	dir := t.TempDir()
-	c, err := start(t, bins, dir)
-	if err != nil {
-		t.Fatalf("k8s: start: %v", err)
+	for attempt := 1; ; attempt++ {
+		// Each attempt in its own dir: a failed one's processes stop
+		// only at the end of t.
+		sub := filepath.Join(dir, fmt.Sprint(attempt))
+		c, err := start(t, bins, sub)
+		if err == nil {
+			return c
+		}
+		if !errors.Is(err, errPortTaken) || attempt == startAttempts {
+			t.Fatalf("k8s: start: %v", err)
+		}
+		t.Logf("k8s: start: %v; again with other ports", err)
 	}
-	return c
 }
 
+// startAttempts bounds the retries when a chosen port is taken meanwhile.
+const startAttempts = 3
+
 func start(t testing.TB, bins binaries, dir string) (*Cluster, error) {
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("cluster dir: %w", err)
+	}
 	p, err := makePKI(dir)
 	if err != nil {
 		return nil, err

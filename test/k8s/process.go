@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -22,6 +23,10 @@ const stopGrace = 15 * time.Second
 
 // pollInterval spaces the readiness probes.
 const pollInterval = 100 * time.Millisecond
+
+// errPortTaken: a port freePorts chose was taken by someone else before
+// the process bound it; Start tries again with other ports.
+var errPortTaken = errors.New("port taken meanwhile")
 
 // process is a child of the test: etcd or kube-apiserver.
 type process struct {
@@ -52,10 +57,10 @@ func runProcess(t testing.TB, dir, name, path string, args []string) (*process, 
 		close(p.done)
 	}()
 	t.Cleanup(func() {
-		p.stop(cmd.Process.Pid)
 		if t.Failed() {
-			t.Logf("k8s: the end of %s:\n%s", p.log, p.tail(40))
+			t.Logf("k8s: the end of %s (before it was stopped):\n%s", p.log, p.tail(40))
 		}
+		p.stop(cmd.Process.Pid)
 	})
 	return p, nil
 }
@@ -81,7 +86,11 @@ func (p *process) stop(pid int) {
 func (p *process) exited() error {
 	select {
 	case <-p.done:
-		return fmt.Errorf("%s exited (%v); the end of %s:\n%s", p.name, p.err, p.log, p.tail(20))
+		err := fmt.Errorf("%s exited (%v); the end of %s:\n%s", p.name, p.err, p.log, p.tail(20))
+		if strings.Contains(p.tail(20), "address already in use") {
+			err = fmt.Errorf("%w: %w", errPortTaken, err)
+		}
+		return err
 	default:
 		return nil
 	}
