@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -49,13 +50,23 @@ func runProcess(t testing.TB, dir, name, path string, args []string) (*process, 
 	cmd := exec.Command(path, args...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = procAttr()
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start %s: %w", name, err)
-	}
+	// Pdeathsig fires when the thread that forked the child exits, not
+	// the process: fork from a goroutine that keeps its thread to itself
+	// until the child is gone.
+	started := make(chan error, 1)
 	go func() {
+		runtime.LockOSThread()
+		if err := cmd.Start(); err != nil {
+			started <- err
+			return
+		}
+		started <- nil
 		p.err = cmd.Wait()
 		close(p.done)
 	}()
+	if err := <-started; err != nil {
+		return nil, fmt.Errorf("start %s: %w", name, err)
+	}
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("k8s: the end of %s (before it was stopped):\n%s", p.log, p.tail(40))
