@@ -1,35 +1,20 @@
 package cni_test
 
 import (
-	"context"
-	"log/slog"
 	"maps"
-	"net/http"
 	"net/netip"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
-	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/prometheus/client_golang/prometheus"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
-
-	cloudaws "github.com/vpc-cni/vpc-cni/cloud/aws"
 	"github.com/vpc-cni/vpc-cni/cloud/sim"
-	"github.com/vpc-cni/vpc-cni/cloud/sim/simtest"
-	"github.com/vpc-cni/vpc-cni/ipamd/config"
+	"github.com/vpc-cni/vpc-cni/internal/ipamdtest"
 	"github.com/vpc-cni/vpc-cni/ipamd/daemon"
-	hostfake "github.com/vpc-cni/vpc-cni/ipamd/hostnet/fake"
 	ipamv1 "github.com/vpc-cni/vpc-cni/proto/ipam/v1"
 )
 
 // The emulated VPC: the node's subnet is away from hostAddr's /24, so no
 // pod is given the host namespace's own address.
 const (
-	vpcCIDR    = "198.18.0.0/16"
 	nodeSubnet = "198.18.32.0/20"
 	nodeIP     = "198.18.32.6"
 )
@@ -45,85 +30,14 @@ type realIpamd struct {
 }
 
 // startIpamd starts ec2sim with one instance of instType and ipamd on it,
-// configured by env on top of a socket and state directory of the test's,
-// and waits until ipamd serves; t.Cleanup stops both.
+// configured by env, and waits until ipamd serves; t.Cleanup stops both.
 func startIpamd(t *testing.T, instType string, env map[string]string) *realIpamd {
 	t.Helper()
-	cfg := simtest.Config()
-	cfg.Seed = 5
-	cfg.VPCs = []sim.VPCConfig{{CIDR: vpcCIDR, Subnets: []sim.SubnetConfig{{Name: "nodes", CIDR: nodeSubnet}}}}
-	cfg.Instances = []sim.InstanceConfig{{Type: instType, Subnet: "nodes", PrimaryIP: nodeIP}}
-	srv := simtest.Start(t, &cfg)
-	inst, ok := srv.World().DefaultInstance()
-	if !ok {
-		t.Fatal("ec2sim has no instance")
-	}
-	dir, err := os.MkdirTemp("", "ipamd-") // short: a socket path has at most 107 bytes
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = os.RemoveAll(dir) })
-	r := &realIpamd{sim: srv, inst: inst, socket: filepath.Join(dir, "ipamd.sock")}
-	all := map[string]string{
-		"VPC_CNI_SOCKET": r.socket, "VPC_CNI_STATE_DIR": filepath.Join(dir, "state"),
-		"METRICS_BIND_ADDRESS": "127.0.0.1:0", "INTROSPECTION_BIND_ADDRESS": "127.0.0.1:0",
-		"VPC_CNI_ADD_WAIT": "30s",
-	}
+	all := map[string]string{"VPC_CNI_ADD_WAIT": "30s"}
 	maps.Copy(all, env)
-	conf, err := config.FromEnv(func(k string) (string, bool) { v, ok := all[k]; return v, ok })
-	if err != nil {
-		t.Fatalf("ipamd config: %v", err)
-	}
-	reg := prometheus.NewRegistry()
-	api, md, err := cloudaws.New(context.Background(), cloudaws.Options{
-		Region: srv.World().Region(), EC2Endpoint: srv.EC2URL(), IMDSEndpoint: srv.IMDSURL(),
-		Credentials: credentials.NewStaticCredentialsProvider("AKIDSIM", "secret", ""),
-		QPS:         100000, Burst: 100000, BaseBackoff: time.Millisecond, MaxBackoff: 10 * time.Millisecond,
-		Registerer: reg,
-		// No idle connection outlives a request: ec2sim's Close would
-		// wait for it.
-		HTTPClient: awshttp.NewBuildableClient().WithTransportOptions(func(tr *http.Transport) {
-			tr.DisableKeepAlives = true
-		}),
-	})
-	if err != nil {
-		t.Fatalf("cloud clients: %v", err)
-	}
-	runCtx, cancel := context.WithCancel(context.Background())
-	ready, done := make(chan daemon.Endpoints, 1), make(chan error, 1)
-	deps := daemon.Deps{
-		EC2: api, Metadata: md, Host: hostfake.New(), Registry: reg,
-		Log: slog.New(slog.NewJSONHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn})),
-		Tuning: daemon.Tuning{Interval: 50 * time.Millisecond, ReleaseDelay: time.Hour, IMDSWait: waitFor,
-			StartupRetry: 10 * time.Millisecond, StartupWait: 10 * time.Second, StopTimeout: 10 * time.Second},
-		OnReady: func(ep daemon.Endpoints) { ready <- ep },
-	}
-	go func() { done <- daemon.Run(runCtx, conf, deps) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("ipamd: %v", err)
-			}
-		case <-time.After(waitFor):
-			t.Errorf("ipamd did not stop within %s", waitFor)
-		}
-	})
-	select {
-	case <-ready:
-	case err := <-done:
-		t.Fatalf("ipamd stopped before serving: %v", err)
-	case <-time.After(waitFor):
-		t.Fatalf("ipamd did not serve within %s", waitFor)
-	}
-	conn, err := grpc.NewClient("unix://"+r.socket, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatalf("grpc client: %v", err)
-	}
-	t.Cleanup(func() { _ = conn.Close() })
-	r.client = ipamv1.NewIPAMClient(conn)
-	return r
+	d := ipamdtest.Start(t, ipamdtest.Options{InstanceType: instType, SubnetCIDR: nodeSubnet, PrimaryIP: nodeIP,
+		Env: all, Wait: waitFor, Tuning: daemon.Tuning{StartupWait: 10 * time.Second}})
+	return &realIpamd{sim: d.Sim, inst: d.Instance, socket: d.Socket, client: d.Client}
 }
 
 // waitAvailable waits until ipamd is ready with at least n free addresses.
