@@ -149,20 +149,28 @@ func (o Options) withDefaults(tb testing.TB) Options {
 	return o
 }
 
-// CloudClients are EC2 and metadata clients against srv: static
-// credentials, a limiter that never gets in the way, and no idle
-// connection kept (ec2sim's Close would wait for it).
-func CloudClients(tb testing.TB, srv *sim.Server, reg prometheus.Registerer) (*cloudaws.EC2, *cloudaws.IMDS) {
-	tb.Helper()
-	api, md, err := cloudaws.New(context.Background(), cloudaws.Options{
+// ClientOptions are cloud/aws options against srv: static credentials,
+// fast backoff, a limiter that never gets in the way.
+func ClientOptions(srv *sim.Server, reg prometheus.Registerer) cloudaws.Options {
+	return cloudaws.Options{
 		Region: srv.World().Region(), EC2Endpoint: srv.EC2URL(), IMDSEndpoint: srv.IMDSURL(),
 		Credentials: credentials.NewStaticCredentialsProvider("AKIDSIM", "secret", ""),
 		QPS:         100000, Burst: 100000, BaseBackoff: time.Millisecond, MaxBackoff: 10 * time.Millisecond,
 		Registerer: reg,
-		HTTPClient: awshttp.NewBuildableClient().WithTransportOptions(func(tr *http.Transport) {
-			tr.DisableKeepAlives = true
-		}),
+	}
+}
+
+// CloudClients are EC2 and metadata clients against srv (ClientOptions)
+// that keep no connection open between requests: a connection dialled
+// for a request cancelled meanwhile would sit idle in the client's pool,
+// and ec2sim's Close wait for it as for a request.
+func CloudClients(tb testing.TB, srv *sim.Server, reg prometheus.Registerer) (*cloudaws.EC2, *cloudaws.IMDS) {
+	tb.Helper()
+	o := ClientOptions(srv, reg)
+	o.HTTPClient = awshttp.NewBuildableClient().WithTransportOptions(func(tr *http.Transport) {
+		tr.DisableKeepAlives = true
 	})
+	api, md, err := cloudaws.New(context.Background(), o)
 	if err != nil {
 		tb.Fatalf("cloud clients: %v", err)
 	}

@@ -14,8 +14,6 @@ import (
 	"testing"
 	"time"
 
-	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
@@ -23,6 +21,7 @@ import (
 	cloudaws "github.com/vpc-cni/vpc-cni/cloud/aws"
 	"github.com/vpc-cni/vpc-cni/cloud/sim"
 	"github.com/vpc-cni/vpc-cni/cloud/sim/simtest"
+	"github.com/vpc-cni/vpc-cni/internal/ipamdtest"
 	"github.com/vpc-cni/vpc-cni/ipamd/config"
 	"github.com/vpc-cni/vpc-cni/ipamd/daemon"
 	hostfake "github.com/vpc-cni/vpc-cni/ipamd/hostnet/fake"
@@ -128,37 +127,10 @@ func startCloud(t testing.TB, w world, tweak func(*sim.Config)) *cloudEnv {
 	return &cloudEnv{srv: srv, clock: clk, inst: inst}
 }
 
-// clients are the EC2 and metadata clients against the emulator. They
-// keep no connection open between requests: a connection dialled for a
-// request that was cancelled meanwhile would otherwise sit idle in the
-// client's pool, and ec2sim's Close wait for it as for a request.
+// clients are the EC2 and metadata clients against the emulator.
 func (c *cloudEnv) clients(t testing.TB, reg prometheus.Registerer) (*cloudaws.EC2, *cloudaws.IMDS) {
 	t.Helper()
-	o := c.clientOptions(reg)
-	o.HTTPClient = awshttp.NewBuildableClient().WithTransportOptions(func(tr *http.Transport) {
-		tr.DisableKeepAlives = true
-	})
-	api, md, err := cloudaws.New(context.Background(), o)
-	if err != nil {
-		t.Fatalf("cloud clients: %v", err)
-	}
-	return api, md
-}
-
-// clientOptions are cloud/aws options against the emulator: static
-// credentials, fast backoff, a limiter that never gets in the way.
-func (c *cloudEnv) clientOptions(reg prometheus.Registerer) cloudaws.Options {
-	return cloudaws.Options{
-		Region:       c.srv.World().Region(),
-		EC2Endpoint:  c.srv.EC2URL(),
-		IMDSEndpoint: c.srv.IMDSURL(),
-		Credentials:  credentials.NewStaticCredentialsProvider("AKIDSIM", "secret", ""),
-		QPS:          100000,
-		Burst:        100000,
-		BaseBackoff:  time.Millisecond,
-		MaxBackoff:   10 * time.Millisecond,
-		Registerer:   reg,
-	}
+	return ipamdtest.CloudClients(t, c.srv, reg)
 }
 
 // fastTuning makes the manager pass often and the startup retry quickly.
