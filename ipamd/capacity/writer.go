@@ -19,6 +19,7 @@ import (
 const (
 	DefaultDebounce       = time.Second
 	DefaultMinInterval    = 5 * time.Second
+	DefaultFiguresEvery   = 30 * time.Second
 	DefaultRetryMin       = time.Second
 	DefaultRetryMax       = time.Minute
 	DefaultRequestTimeout = 10 * time.Second
@@ -50,6 +51,13 @@ type Options struct {
 	// MinInterval is the least time between two writes (attempts), whatever
 	// the churn.
 	MinInterval time.Duration
+	// FiguresEvery is the least time between two writes when only the
+	// figures of PodIPsAvailable's message changed (pods come and go, the
+	// condition and capacity stay): steady churn on a thousand nodes then
+	// costs the API server a write per node every FiguresEvery, not every
+	// MinInterval. A change of capacity, condition or reason waits only
+	// MinInterval.
+	FiguresEvery time.Duration
 	// RetryMin and RetryMax bound the backoff after a failed write; it
 	// doubles at each failure.
 	RetryMin, RetryMax time.Duration
@@ -65,7 +73,8 @@ type Options struct {
 
 // Writer applies the latest State to the Node in the background: only when
 // it differs from what was written, Debounce after the first change, at
-// most once per MinInterval, retrying a failing API server with backoff.
+// most once per MinInterval (FiguresEvery when only the figures changed),
+// retrying a failing API server with backoff.
 // Update never blocks; Run does the writing.
 type Writer struct {
 	o    Options
@@ -99,6 +108,7 @@ func NewWriter(o Options) (*Writer, error) {
 	}
 	def(&o.Debounce, DefaultDebounce)
 	def(&o.MinInterval, DefaultMinInterval)
+	def(&o.FiguresEvery, DefaultFiguresEvery)
 	def(&o.RetryMin, DefaultRetryMin)
 	def(&o.RetryMax, DefaultRetryMax)
 	def(&o.RequestTimeout, DefaultRequestTimeout)
@@ -176,10 +186,21 @@ func (w *Writer) next(now time.Time) (time.Duration, bool) {
 	}
 	due := w.changedAt.Add(w.o.Debounce)
 	if !w.lastTry.IsZero() {
-		due = later(due, w.lastTry.Add(w.o.MinInterval))
+		gap := w.o.MinInterval
+		if w.wrote && w.event == nil && figuresOnly(w.latest, w.written) {
+			gap = max(gap, w.o.FiguresEvery)
+		}
+		due = later(due, w.lastTry.Add(gap))
 	}
 	due = later(due, w.retryAt)
 	return due.Sub(now), true
+}
+
+// figuresOnly says whether a and b differ at most in the message, whose
+// figures change with every pod.
+func figuresOnly(a, b State) bool {
+	a.Message = b.Message
+	return a == b
 }
 
 func later(a, b time.Time) time.Time {

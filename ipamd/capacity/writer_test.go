@@ -159,6 +159,34 @@ func TestWriterChurn(t *testing.T) {
 	}
 }
 
+// TestWriterFiguresEvery: a minute of pods coming and going (only the
+// figures change) is written about every FiguresEvery, not every
+// MinInterval; a change of reason that follows is written within
+// MinInterval of the last write.
+func TestWriterFiguresEvery(t *testing.T) {
+	h := newHarness(t, testNode())
+	h.w.Update(ready(0))
+	h.waitFor("the first state", func() bool { return h.shows(ready(0)) })
+	for i := range 600 { // 60 s of churn
+		h.w.Update(ready(1 + i%20))
+		h.clock.Step(100 * time.Millisecond)
+		time.Sleep(50 * time.Microsecond)
+	}
+	n := h.count("patch", "nodes")
+	t.Logf("%d patches in 60 s of churn", n)
+	// The first write, then one per 30 s: 3; MinInterval would give 13.
+	if n > 4 {
+		t.Errorf("%d patches in 60 s of figures-only churn, want at most 4", n)
+	}
+	s := blocked(manager.ClassSubnetExhausted, "subnet full", 20)
+	h.w.Update(s)
+	start := h.clock.Now()
+	h.waitFor("the blocked state", func() bool { return h.shows(s) })
+	if waited := h.clock.Since(start); waited > DefaultMinInterval+DefaultDebounce {
+		t.Errorf("a reason change was written after %s, want within %s", waited, DefaultMinInterval+DefaultDebounce)
+	}
+}
+
 func TestWriterNoWriteWhenUnchanged(t *testing.T) {
 	h := newHarness(t, testNode())
 	a, b := ready(1), ready(2)
