@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	cloudaws "github.com/vpc-cni/vpc-cni/cloud/aws"
+	"github.com/vpc-cni/vpc-cni/ipamd/capacity"
 	"github.com/vpc-cni/vpc-cni/ipamd/config"
 	"github.com/vpc-cni/vpc-cni/ipamd/daemon"
 	"github.com/vpc-cni/vpc-cni/ipamd/maxpodscmd"
@@ -32,8 +33,11 @@ const (
 	exitUsage  = 2 // bad configuration or command line
 )
 
-// logKeyError is the key of the error in main's own log lines.
-const logKeyError = "error"
+// Keys of main's own log lines.
+const (
+	logKeyError  = "error"
+	logKeyReason = "reason"
+)
 
 const usage = `usage: ipamd            run the daemon (configured by environment variables, see docs/ipamd-config.md)
        ipamd max-pods --instance-type TYPE [...]   the value for kubelet's --max-pods (ipamd max-pods -h)
@@ -66,7 +70,7 @@ func run(args, environ []string, stderr io.Writer) int {
 	log := daemon.NewLogger(cfg, stderr)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	err = runDaemon(ctx, cfg, log)
+	err = runDaemon(ctx, cfg, lookup(environ), log)
 	switch {
 	case err != nil && ctx.Err() != nil && errors.Is(err, context.Canceled):
 		log.Info("ipamd stopped during startup")
@@ -101,8 +105,31 @@ func runMaxPods(args, environ []string, stderr io.Writer) int {
 	return maxpodscmd.Run(ctx, args, os.Stdout, stderr, lookup)
 }
 
-// runDaemon builds the real dependencies and runs the daemon.
-func runDaemon(ctx context.Context, cfg config.Config, log *slog.Logger) (err error) {
+// lookup is getenv over environ.
+func lookup(environ []string) func(string) string {
+	return func(key string) string {
+		v := ""
+		for _, kv := range environ {
+			if k, val, ok := strings.Cut(kv, "="); ok && k == key {
+				v = val // the last one wins, as in the process environment
+			}
+		}
+		return v
+	}
+}
+
+// runDaemon builds the real dependencies and runs the daemon; getenv
+// finds the Kubernetes client configuration.
+func runDaemon(ctx context.Context, cfg config.Config, getenv func(string) string, log *slog.Logger) (err error) {
+	kube, err := capacity.ClientFromEnv(getenv)
+	switch {
+	case errors.Is(err, capacity.ErrNoKubernetes):
+		log.Info("not in Kubernetes: no node capacity reporting, no pod GC", logKeyReason, err.Error())
+	case err != nil:
+		return fmt.Errorf("the Kubernetes client: %w", err)
+	case cfg.NodeName == "":
+		return daemon.ErrNoNodeName
+	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	api, md, err := cloudaws.New(ctx, daemon.CloudOptions(cfg, reg))
@@ -114,5 +141,6 @@ func runDaemon(ctx context.Context, cfg config.Config, log *slog.Logger) (err er
 		return fmt.Errorf("open the host network: %w", err)
 	}
 	defer func() { err = errors.Join(err, host.Close()) }()
-	return daemon.Run(ctx, cfg, daemon.Deps{EC2: api, Metadata: md, Host: host, Registry: reg, Log: log})
+	return daemon.Run(ctx, cfg, daemon.Deps{EC2: api, Metadata: md, Host: host, Registry: reg, Log: log,
+		Kubernetes: kube})
 }

@@ -56,6 +56,46 @@ func TestBadConfigurationExits(t *testing.T) {
 			}
 		})
 	}
+	// A Kubernetes client configuration that cannot be used stops ipamd
+	// before it asks anything of the cloud, naming what is wrong.
+	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := os.WriteFile(kubeconfig, []byte(`apiVersion: v1
+kind: Config
+clusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]
+users: [{name: u, user: {token: x}}]
+contexts: [{name: c, context: {cluster: c, user: u}}]
+current-context: c
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	state := t.TempDir()
+	for _, tt := range []struct {
+		name string
+		env  []string
+		want []string
+	}{
+		{"KUBECONFIG missing", []string{"KUBECONFIG=/nonexistent/kubeconfig"}, []string{"KUBECONFIG", "/nonexistent/kubeconfig"}},
+		{"no MY_NODE_NAME", []string{"KUBECONFIG=" + kubeconfig}, []string{"MY_NODE_NAME is unset"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			cmd := exec.Command(bin)
+			cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "VPC_CNI_STATE_DIR=" + state,
+				"VPC_CNI_SOCKET=" + filepath.Join(state, "s.sock")}, tt.env...)
+			out, err := cmd.CombinedOutput()
+			var exit *exec.ExitError
+			if !errors.As(err, &exit) || exit.ExitCode() != exitFailed {
+				t.Fatalf("ipamd with %v: %v, want exit status %d\n%s", tt.env, err, exitFailed, out)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(string(out), w) {
+					t.Errorf("the output does not name %s:\n%s", w, out)
+				}
+			}
+			if strings.Contains(string(out), "metadata") {
+				t.Errorf("ipamd asked the cloud before failing:\n%s", out)
+			}
+		})
+	}
 }
 
 func TestCommandLine(t *testing.T) {

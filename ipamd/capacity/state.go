@@ -7,15 +7,10 @@
 // in the background, only on change, debounced and rate-limited, and never
 // blocks its caller.
 //
-// The daemon wires it once it serves (outside Kubernetes ClientFromEnv
-// returns ErrNoKubernetes and nothing runs):
-//
-//	w, err := capacity.NewWriter(capacity.Options{Client: client, NodeName: nodeName, Log: log})
-//	go w.Run(ctx)
-//	go w.Follow(ctx, capacity.PodIPsOf(maxPods), func() capacity.Pool {
-//		cause, class, permanent := mgr.BlockedState()
-//		return capacity.FromStats(svc.Status(ctx).Ready, store.Stats(), cause, class, permanent)
-//	}, 0)
+// ipamd/daemon runs it once ipamd serves, when it has a client (outside
+// Kubernetes ClientFromEnv returns ErrNoKubernetes and nothing runs):
+// Writer.Run beside Writer.Follow over the datastore's Stats and the
+// manager's BlockedState (see FromStats).
 package capacity
 
 import (
@@ -60,12 +55,11 @@ const (
 // ever hold under the options: ENIs × (IPv4 addresses per ENI − 1), or
 // ENIs × (IPv4 addresses per ENI − 1) × 16 with prefix delegation, where
 // ENIs is the default network card's ENI limit capped by MAX_ENI, less the
-// primary ENI with custom networking; the −1 is each ENI's primary
-// address. It is maxpods' raw figure without the 2 host-network pods and
-// without the 110/250 cap (that cap is kubelet's max-pods, not an address
-// limit).
+// primary ENI with custom networking (the −1 is each ENI's primary
+// address); capped by max pods (o.Cap), which ipamd's pool never exceeds.
+// Host-network pods take no address: where the addresses bind, the figure
+// is max pods less those 2.
 func PodIPs(l cloud.InstanceTypeLimits, o maxpods.Options) (int, error) {
-	o.Cap = maxpods.CapNone
 	r, err := maxpods.Compute(l, o)
 	if err != nil {
 		return 0, fmt.Errorf("pod addresses: %w", err)
@@ -73,9 +67,8 @@ func PodIPs(l cloud.InstanceTypeLimits, o maxpods.Options) (int, error) {
 	return PodIPsOf(r), nil
 }
 
-// PodIPsOf is PodIPs from a figure maxpods.Compute already returned (its
-// cap does not matter).
-func PodIPsOf(r maxpods.Result) int { return r.ENIs * r.AddressesPerENI }
+// PodIPsOf is PodIPs from a figure maxpods.Compute already returned.
+func PodIPsOf(r maxpods.Result) int { return min(r.ENIs*r.AddressesPerENI, r.MaxPods) }
 
 // Pool is what the pool reports: the datastore's figures and the
 // manager's BlockedState.

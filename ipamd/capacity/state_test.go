@@ -26,15 +26,18 @@ func TestPodIPs(t *testing.T) {
 		opts maxpods.Options
 		want int
 	}{
-		{"m5.large", maxpods.Options{}, 27},                        // 3 × (10 − 1)
-		{"m5.large", maxpods.Options{PrefixDelegation: true}, 432}, // 3 × (10 − 1) × 16, not capped at 110
+		{"m5.large", maxpods.Options{}, 27},                        // 3 × (10 − 1); max pods 29
+		{"m5.large", maxpods.Options{PrefixDelegation: true}, 110}, // 3 × (10 − 1) × 16 = 432, capped
+		{"m5.large", maxpods.Options{PrefixDelegation: true, Cap: maxpods.CapNone}, 432},
 		{"m5.large", maxpods.Options{MaxENI: 2}, 18},
-		{"m5.large", maxpods.Options{MaxENI: 2, PrefixDelegation: true}, 288},
+		{"m5.large", maxpods.Options{MaxENI: 2, PrefixDelegation: true}, 110},
+		{"m5.large", maxpods.Options{MaxENI: 1, PrefixDelegation: true}, 110}, // 144
 		{"m5.large", maxpods.Options{CustomNetworking: true}, 18},
-		{"m5.large", maxpods.Options{Cap: 10}, 27}, // the kubelet cap does not apply
+		{"m5.large", maxpods.Options{Cap: 10}, 10}, // the pool never holds more than max pods
 		{"t3.medium", maxpods.Options{}, 15},
-		{"c5.4xlarge", maxpods.Options{}, 232}, // max pods 110
-		{"m5.24xlarge", maxpods.Options{}, 735},
+		{"c5.4xlarge", maxpods.Options{}, 110}, // 232 addresses, max pods 110
+		{"c5.4xlarge", maxpods.Options{Cap: maxpods.CapNone}, 232},
+		{"m5.24xlarge", maxpods.Options{}, 250}, // 735 addresses
 	}
 	for _, tt := range tests {
 		got, err := PodIPs(builtin(t, tt.typ), tt.opts)

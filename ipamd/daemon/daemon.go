@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"k8s.io/client-go/kubernetes"
 
 	"github.com/vpc-cni/vpc-cni/cloud"
 	"github.com/vpc-cni/vpc-cni/ipamd/config"
@@ -24,6 +25,7 @@ import (
 	"github.com/vpc-cni/vpc-cni/ipamd/ipam"
 	"github.com/vpc-cni/vpc-cni/ipamd/manager"
 	"github.com/vpc-cni/vpc-cni/ipamd/metrics"
+	"github.com/vpc-cni/vpc-cni/ipamd/podgc"
 	"github.com/vpc-cni/vpc-cni/ipamd/pool"
 )
 
@@ -74,6 +76,10 @@ type Tuning struct {
 	StartupRetry time.Duration
 	StopTimeout  time.Duration
 	Quarantine   time.Duration
+	// PodGCGrace and PodGCInterval are the pod GC's (podgc.DefaultGrace,
+	// podgc.DefaultInterval).
+	PodGCGrace    time.Duration
+	PodGCInterval time.Duration
 }
 
 func (t Tuning) withDefaults() Tuning {
@@ -90,6 +96,8 @@ func (t Tuning) withDefaults() Tuning {
 	or(&t.StartupRetry, DefaultStartupRetry)
 	or(&t.StopTimeout, DefaultStopTimeout)
 	or(&t.Quarantine, DefaultQuarantine)
+	or(&t.PodGCGrace, podgc.DefaultGrace)
+	or(&t.PodGCInterval, podgc.DefaultInterval)
 	return t
 }
 
@@ -113,6 +121,10 @@ type Deps struct {
 	// the datastore's (temp file, fsync, rename). Tests replace it to fail
 	// writes, or to stop ipamd at a given write as a crash would.
 	WriteCheckpoint func(path string, data []byte) error
+	// Kubernetes, if set, is the API server of the cluster the node is in:
+	// ipamd reports the node's capacity to the Node named MY_NODE_NAME and
+	// collects the addresses of deleted pods. nil: neither (the lab).
+	Kubernetes kubernetes.Interface
 	// OnReady, if set, is called once ipamd serves, with where.
 	OnReady func(Endpoints)
 }
@@ -141,6 +153,7 @@ type daemon struct {
 	cidrs   atomic.Pointer[[]netip.Prefix] // the VPC's CIDR blocks now; nil: inst.VPCCIDRs
 	snatDue chan struct{}                  // the VPC's CIDR blocks changed: followSNAT sets SNAT up again
 	limits  pool.Limits
+	podIPs  int // the vpc-cni.io/pod-ips figure
 	store   *datastore.Store
 	loaded  datastore.LoadReport
 	foreign bool // the checkpoint was another instance's (loaded.Corrupt says so)
@@ -171,6 +184,8 @@ func newDaemon(cfg config.Config, deps Deps) (*daemon, error) {
 		return nil, errors.New("daemon: no instance metadata client")
 	case deps.Host == nil:
 		return nil, errors.New("daemon: no host network")
+	case deps.Kubernetes != nil && cfg.NodeName == "":
+		return nil, ErrNoNodeName
 	}
 	if deps.Registry == nil {
 		deps.Registry = prometheus.NewRegistry()

@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
+	"k8s.io/client-go/kubernetes"
 
 	cloudaws "github.com/vpc-cni/vpc-cni/cloud/aws"
 	"github.com/vpc-cni/vpc-cni/cloud/sim"
@@ -181,6 +182,8 @@ type node struct {
 	tune  daemon.Tuning
 	// write, if set, writes the checkpoint (Deps.WriteCheckpoint).
 	write func(path string, data []byte) error
+	// kube, if set, is the Kubernetes API server (Deps.Kubernetes).
+	kube kubernetes.Interface
 }
 
 func newNode(t testing.TB, c *cloudEnv, env map[string]string) *node {
@@ -222,6 +225,7 @@ func (n *node) tryStart() (*running, error) {
 		Log:             slog.New(slog.NewJSONHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug})),
 		OnReady:         func(ep daemon.Endpoints) { ready <- ep },
 		WriteCheckpoint: n.write,
+		Kubernetes:      n.kube,
 	}
 	go func() { r.done <- daemon.Run(ctx, n.cfg, deps) }()
 	select {

@@ -35,4 +35,7 @@ const (
 	logKeyIntrospection = "introspection"
 	logKeyPrefixMode    = "prefix_delegation"
 	logKeyVPCCIDRs      = "vpc_cidrs"
+	logKeyComponent     = "component"
+	logKeyPodIPs        = "pod_ips"
+	logKeyGrace         = "grace"
 )

@@ -73,6 +73,11 @@ func (d *daemon) serve(parent context.Context) error {
 	defer cancel()
 	g := &group{cancel: cancel}
 	https := d.start(ctx, g, l)
+	if err := d.startKubernetes(ctx, g); err != nil {
+		cancel()
+		d.shutdownHTTP(https)
+		return errors.Join(err, g.wait())
+	}
 
 	ep := d.endpoints(l)
 	d.log.Info("ipamd is ready", logKeyNode, d.cfg.NodeName, logKeySocket, ep.Socket, logKeyMetrics, ep.Metrics,

@@ -9,6 +9,7 @@ import (
 	"slices"
 
 	"github.com/vpc-cni/vpc-cni/cloud"
+	"github.com/vpc-cni/vpc-cni/ipamd/capacity"
 	"github.com/vpc-cni/vpc-cni/ipamd/datastore"
 	"github.com/vpc-cni/vpc-cni/ipamd/ipam"
 	"github.com/vpc-cni/vpc-cni/ipamd/manager"
@@ -73,6 +74,7 @@ func (d *daemon) learnInstance(ctx context.Context) error {
 		return fmt.Errorf("max pods: %w", err)
 	}
 	d.limits = pool.Limits{Type: typ, MaxENIs: mp.ENIs, MaxPods: mp.MaxPods}
+	d.podIPs = capacity.PodIPsOf(mp)
 	d.log.Info("instance", logKeyNode, d.cfg.NodeName, logKeyInstance, d.inst.ID, logKeyType, d.inst.Type, logKeyAZ, d.inst.AZ,
 		logKeyMaxENIs, mp.ENIs, logKeyMaxPods, mp.MaxPods, logKeyMaxPodsRaw, mp.Raw,
 		logKeyPrefixMode, d.cfg.PrefixDelegation)

@@ -2,6 +2,7 @@ package podgc
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -21,6 +22,11 @@ import (
 
 // DefaultInterval is how often the collector looks.
 const DefaultInterval = time.Minute
+
+// ErrInUse is what a Store's Release wraps when the pod, gone from the API
+// server, still holds its address on the node (its sandbox still runs): the
+// allocation is kept and tried again at each pass.
+var ErrInUse = errors.New("the address is still in use on the node")
 
 // Store is what the collector needs of ipamd: its allocations, and their
 // release (into cooldown, as a DEL does).
@@ -52,6 +58,7 @@ type Collector struct {
 
 	mu      sync.Mutex
 	missing map[datastore.Key]time.Time
+	inUse   map[datastore.Key]bool // logged as still in use
 }
 
 // Log keys.
@@ -82,7 +89,7 @@ func New(client kubernetes.Interface, store Store, o Options) *Collector {
 		}))
 	inf := f.Core().V1().Pods()
 	return &Collector{opts: o, store: store, factory: f, pods: inf.Lister(), synced: inf.Informer().HasSynced,
-		missing: map[datastore.Key]time.Time{}}
+		missing: map[datastore.Key]time.Time{}, inUse: map[datastore.Key]bool{}}
 }
 
 // Run watches until ctx ends, passing every Interval once the watch has
@@ -132,16 +139,56 @@ func (c *Collector) Pass(ctx context.Context) int {
 	n := 0
 	for _, k := range release {
 		a := byKey[k]
-		if err := c.store.Release(ctx, k); err != nil {
-			c.opts.Log.Error("pod GC: release failed; retried at the next pass", keyContainer, k.ContainerID,
-				keyPod, a.Pod.Namespace+"/"+a.Pod.Name, keyError, err.Error())
+		err := c.store.Release(ctx, k)
+		if err == nil {
+			n++
+			c.opts.Log.Warn("pod GC: released the address of a pod that is gone (its DEL never reached ipamd)",
+				keyContainer, k.ContainerID, keyPod, a.Pod.Namespace+"/"+a.Pod.Name, keyIP, a.IP.String())
 			continue
 		}
-		n++
-		c.opts.Log.Warn("pod GC: released the address of a pod that is gone (its DEL never reached ipamd)",
-			keyContainer, k.ContainerID, keyPod, a.Pod.Namespace+"/"+a.Pod.Name, keyIP, a.IP.String())
+		c.retry(k, a, err)
 	}
+	c.forget(allocs)
 	return n
+}
+
+// retry keeps an allocation whose release failed due at the next pass,
+// logging an address still in use once and other failures each time.
+func (c *Collector) retry(k datastore.Key, a datastore.Allocation, err error) {
+	c.mu.Lock()
+	c.missing[k] = c.opts.Now().Add(-c.opts.Grace)
+	logged := c.inUse[k]
+	inUse := errors.Is(err, ErrInUse)
+	if inUse {
+		c.inUse[k] = true
+	}
+	c.mu.Unlock()
+	switch {
+	case inUse && !logged:
+		c.opts.Log.Warn("pod GC: a pod gone from the API server still holds its address on the node; kept",
+			keyContainer, k.ContainerID, keyPod, a.Pod.Namespace+"/"+a.Pod.Name, keyIP, a.IP.String(), keyError, err.Error())
+	case !inUse:
+		c.opts.Log.Error("pod GC: release failed; retried at the next pass", keyContainer, k.ContainerID,
+			keyPod, a.Pod.Namespace+"/"+a.Pod.Name, keyError, err.Error())
+	}
+}
+
+// forget drops the in-use marks of allocations that are gone.
+func (c *Collector) forget(allocs []datastore.Allocation) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.inUse) == 0 {
+		return
+	}
+	have := make(map[datastore.Key]bool, len(allocs))
+	for _, a := range allocs {
+		have[a.Key] = true
+	}
+	for k := range c.inUse {
+		if !have[k] {
+			delete(c.inUse, k)
+		}
+	}
 }
 
 // live is the node's running pods: those that ended (Succeeded, Failed)

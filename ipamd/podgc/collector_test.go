@@ -1,8 +1,12 @@
 package podgc
 
 import (
+	"bytes"
 	"context"
+	"fmt"
+	"log/slog"
 	"net/netip"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -19,6 +23,8 @@ import (
 type memStore struct {
 	mu     sync.Mutex
 	allocs map[datastore.Key]datastore.Allocation
+	inUse  map[string]bool // container IDs whose release fails with ErrInUse
+	tries  int
 }
 
 func (s *memStore) Allocations() []datastore.Allocation {
@@ -34,6 +40,10 @@ func (s *memStore) Allocations() []datastore.Allocation {
 func (s *memStore) Release(_ context.Context, k datastore.Key) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.tries++
+	if s.inUse[k.ContainerID] {
+		return fmt.Errorf("%w: veth still there", ErrInUse)
+	}
 	delete(s.allocs, k)
 	return nil
 }
@@ -108,5 +118,50 @@ func TestCollector(t *testing.T) {
 	c.Pass(t.Context())
 	if store.has("web") {
 		t.Error("the deleted pod's address is still held after the grace")
+	}
+}
+
+// TestCollectorInUse: an allocation whose pod is gone from the API server
+// but whose release says the address is still in use on the node is kept,
+// tried again at every pass without a new grace period, logged once; once
+// it can be released, it is.
+func TestCollectorInUse(t *testing.T) {
+	client := fake.NewClientset()
+	now := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+	var mu sync.Mutex
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
+	k := datastore.Key{ContainerID: "forced", IfName: "eth0"}
+	store := &memStore{allocs: map[datastore.Key]datastore.Allocation{k: {Key: k,
+		IP: netip.MustParseAddr("198.18.1.10"), Pod: datastore.Pod{Namespace: "default", Name: "forced"},
+		AssignedAt: now.Add(-time.Hour)}}, inUse: map[string]bool{"forced": true}}
+	var logs bytes.Buffer
+	c := New(client, store, Options{Node: "node-1", Grace: time.Minute, Now: clock,
+		Log: slog.New(slog.NewTextHandler(&logs, nil))})
+	c.Start(t.Context())
+	for deadline := time.Now().Add(30 * time.Second); !c.Synced(); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the pod watch never synced")
+		}
+	}
+	c.Pass(t.Context())
+	advance(2 * time.Minute)
+	for range 3 {
+		if n := c.Pass(t.Context()); n != 0 {
+			t.Fatalf("released %d while in use", n)
+		}
+		advance(time.Second)
+	}
+	if store.tries != 3 || !store.has("forced") {
+		t.Fatalf("%d release attempts (want 3, one per pass past the grace), held %v", store.tries, store.has("forced"))
+	}
+	if n := strings.Count(logs.String(), "still holds its address"); n != 1 {
+		t.Errorf("logged %d times, want once:\n%s", n, logs.String())
+	}
+	store.mu.Lock()
+	store.inUse = nil
+	store.mu.Unlock()
+	if n := c.Pass(t.Context()); n != 1 || store.has("forced") {
+		t.Errorf("released %d once no longer in use, want 1", n)
 	}
 }
