@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
+	"k8s.io/client-go/kubernetes"
 
 	cloudaws "github.com/vpc-cni/vpc-cni/cloud/aws"
 	"github.com/vpc-cni/vpc-cni/cloud/sim"
@@ -48,6 +49,9 @@ type Options struct {
 	Log io.Writer
 	// Wait bounds each wait (default 90s); nothing asserts on time.
 	Wait time.Duration
+	// Kubernetes, if set, is ipamd's API server (daemon.Deps.Kubernetes):
+	// Env needs MY_NODE_NAME then.
+	Kubernetes kubernetes.Interface
 }
 
 // Ipamd is a running ipamd and its ec2sim.
@@ -86,7 +90,7 @@ func Start(tb testing.TB, o Options) *Ipamd {
 	ctx, cancel := context.WithCancel(context.Background())
 	ready, done := make(chan daemon.Endpoints, 1), make(chan error, 1)
 	deps := daemon.Deps{
-		EC2: api, Metadata: md, Host: hostfake.New(), Registry: reg, Tuning: o.Tuning,
+		EC2: api, Metadata: md, Host: hostfake.New(), Registry: reg, Tuning: o.Tuning, Kubernetes: o.Kubernetes,
 		Log:     slog.New(slog.NewJSONHandler(o.Log, &slog.HandlerOptions{Level: slog.LevelWarn})),
 		OnReady: func(ep daemon.Endpoints) { ready <- ep },
 	}
