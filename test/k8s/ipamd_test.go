@@ -342,7 +342,7 @@ func testPodGC(t *testing.T, c *k8s.Cluster) {
 	for _, name := range []string{"web-live", "web-gone"} {
 		p, err := pods.Create(ctx, &corev1.Pod{
 			ObjectMeta: metav1.ObjectMeta{Name: name},
-			Spec: corev1.PodSpec{NodeName: n.name, Containers: []corev1.Container{{Name: "web", Image: "echo"}}},
+			Spec:       corev1.PodSpec{NodeName: n.name, Containers: []corev1.Container{{Name: "web", Image: "echo"}}},
 		}, metav1.CreateOptions{})
 		if err != nil {
 			t.Fatalf("create pod %s: %v", name, err)
