@@ -44,9 +44,11 @@ lint:
 	@out=$$(gofmt -l $(GOFILES)); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 
-# test: lint, build, every test (unit, integration against ec2sim, the AWS CLI
-# check; privileged ones need root), then a short run of each fuzz target.
-test: proto-check lint build unit fuzz
+# test: lint, build, the image (its test reads the archive back), every test
+# (unit, integration against ec2sim, the AWS CLI check, the real
+# kube-apiserver; privileged ones need root), then a short run of each fuzz
+# target.
+test: proto-check lint build image unit fuzz
 
 unit:
 	$(GO) test -race -count=1 ./...
