@@ -70,6 +70,9 @@ func (d *daemon) learnInstance(ctx context.Context) error {
 		return err
 	}
 	mp, err := maxpods.Compute(typ, maxPodsOptions(d.cfg))
+	if errors.Is(err, maxpods.ErrPrefixDelegation) {
+		return fmt.Errorf("max pods: %w; unset ENABLE_PREFIX_DELEGATION", err)
+	}
 	if err != nil {
 		return fmt.Errorf("max pods: %w", err)
 	}

@@ -135,7 +135,7 @@ func Compute(l cloud.InstanceTypeLimits, o Options) (Result, error) {
 		if hv == "" {
 			hv = "none"
 		}
-		return Result{}, fmt.Errorf("%s (hypervisor %s): %w; unset ENABLE_PREFIX_DELEGATION",
+		return Result{}, fmt.Errorf("%s (hypervisor %s): %w",
 			l.Type, hv, ErrPrefixDelegation)
 	}
 	enis := ENIs(l, o.MaxENI)

@@ -57,6 +57,10 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer, ec2 Looku
 		return ExitFailed
 	}
 	r, err := maxpods.Compute(limits, o.opts)
+	if errors.Is(err, maxpods.ErrPrefixDelegation) {
+		fmt.Fprintf(stderr, "ipamd max-pods: %v; drop --prefix-delegation\n", err)
+		return ExitFailed
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "ipamd max-pods: %v\n", err)
 		return ExitFailed

@@ -49,7 +49,7 @@ func TestErrors(t *testing.T) {
 	}{
 		{nil, ExitUsage, "--instance-type is required"},
 		{[]string{"--instance-type", "x9.huge"}, ExitFailed, `unknown instance type "x9.huge"`},
-		{[]string{"--instance-type", "t2.micro", "--prefix-delegation"}, ExitFailed, "ENABLE_PREFIX_DELEGATION"},
+		{[]string{"--instance-type", "t2.micro", "--prefix-delegation"}, ExitFailed, "Nitro instance type; drop --prefix-delegation"},
 		{[]string{"--instance-type", "m5.large", "--cap", "lots"}, ExitUsage, "--cap"},
 		{[]string{"--instance-type", "m5.large", "extra"}, ExitUsage, `unexpected argument "extra"`},
 		{[]string{"--bogus"}, ExitUsage, "bogus"},
