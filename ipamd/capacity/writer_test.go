@@ -405,6 +405,9 @@ func TestWriterLogsFailureOnce(t *testing.T) {
 	h.waitFor("five failures", func() bool { return failures.Load() >= 5 })
 	failing.Store(false)
 	h.waitFor("the state", func() bool { return h.shows(s) })
+	// The node shows the state as soon as the patch lands; the writer logs
+	// its recovery just after.
+	h.waitFor("the recovery logged", func() bool { return strings.Contains(logs.String(), "written after failures") })
 	out := logs.String()
 	if n := strings.Count(out, "node status write failed"); n != 1 {
 		t.Errorf("%d failure lines for 5 failures, want 1:\n%s", n, out)
