@@ -75,7 +75,26 @@ func Build(in Input) (v1.Image, error) {
 	if in.CABundle != "" {
 		files[CABundlePath] = in.CABundle
 	}
-	layerTar, err := layerOf(files)
+	return BuildSpec(Spec{Ref: Ref, Files: files, Entrypoint: Entrypoint,
+		Labels: map[string]string{"org.opencontainers.image.version": Version}})
+}
+
+// Spec is any image of static files on an empty base: the lab builds its
+// pause and echo-server images with it.
+type Spec struct {
+	// Ref is the image's name and tag.
+	Ref string
+	// Files are the image's files (absolute path in the image) and the
+	// local file each is read from; files in BinDir are executable.
+	Files map[string]string
+	// Entrypoint is the image's entrypoint; PATH is BinDir.
+	Entrypoint []string
+	Labels     map[string]string
+}
+
+// BuildSpec returns the image of spec: one layer, linux/amd64.
+func BuildSpec(spec Spec) (v1.Image, error) {
+	layerTar, err := layerOf(spec.Files)
 	if err != nil {
 		return nil, err
 	}
@@ -95,9 +114,9 @@ func Build(in Input) (v1.Image, error) {
 	}
 	cf = cf.DeepCopy()
 	cf.OS, cf.Architecture, cf.Created = "linux", "amd64", v1.Time{Time: epoch}
-	cf.Config.Entrypoint = Entrypoint
+	cf.Config.Entrypoint = spec.Entrypoint
 	cf.Config.Env = []string{"PATH=" + BinDir}
-	cf.Config.Labels = map[string]string{"org.opencontainers.image.version": Version}
+	cf.Config.Labels = spec.Labels
 	img, err = mutate.ConfigFile(img, cf)
 	if err != nil {
 		return nil, fmt.Errorf("image config: %w", err)
@@ -166,9 +185,23 @@ func Write(file string, in Input) error {
 	if err != nil {
 		return err
 	}
-	tag, err := name.NewTag(Ref)
+	return writeImage(file, Ref, img)
+}
+
+// WriteSpec builds the image of spec and writes it to file as a tarball
+// tagged spec.Ref.
+func WriteSpec(file string, spec Spec) error {
+	img, err := BuildSpec(spec)
 	if err != nil {
-		return fmt.Errorf("image name %s: %w", Ref, err)
+		return err
+	}
+	return writeImage(file, spec.Ref, img)
+}
+
+func writeImage(file, ref string, img v1.Image) error {
+	tag, err := name.NewTag(ref)
+	if err != nil {
+		return fmt.Errorf("image name %s: %w", ref, err)
 	}
 	if err := tarball.WriteToFile(file, tag, img); err != nil {
 		return fmt.Errorf("write %s: %w", file, err)

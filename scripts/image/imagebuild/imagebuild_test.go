@@ -18,13 +18,19 @@ import (
 // with the files of its layers (path → content and mode).
 func readBack(t *testing.T, file string) (v1.Image, map[string]*tar.Header, map[string]string) {
 	t.Helper()
-	tag, err := name.NewTag(Ref)
+	return readBackRef(t, file, Ref)
+}
+
+// readBackRef is readBack of the image tagged ref.
+func readBackRef(t *testing.T, file, ref string) (v1.Image, map[string]*tar.Header, map[string]string) {
+	t.Helper()
+	tag, err := name.NewTag(ref)
 	if err != nil {
 		t.Fatal(err)
 	}
 	img, err := tarball.ImageFromPath(file, &tag)
 	if err != nil {
-		t.Fatalf("read %s as %s: %v", file, Ref, err)
+		t.Fatalf("read %s as %s: %v", file, ref, err)
 	}
 	layers, err := img.Layers()
 	if err != nil {
@@ -155,5 +161,38 @@ func TestMissingBinary(t *testing.T) {
 	in.Binaries["ipamd"] = filepath.Join(t.TempDir(), "absent")
 	if _, err := Build(in); err == nil {
 		t.Error("Build with an absent file succeeded")
+	}
+}
+
+// TestWriteSpec: any image of static files (the lab's pause and echo
+// images): its tag, entrypoint, one layer with the files, binaries
+// executable.
+func TestWriteSpec(t *testing.T) {
+	dir := t.TempDir()
+	pause := filepath.Join(dir, "pause")
+	if err := os.WriteFile(pause, []byte("\x7fELF pause"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	const ref = "vpclab/pause:1"
+	file := filepath.Join(dir, "pause.tar")
+	if err := WriteSpec(file, Spec{Ref: ref, Files: map[string]string{"/bin/pause": pause}, Entrypoint: []string{"/bin/pause"}}); err != nil {
+		t.Fatal(err)
+	}
+	img, hdrs, contents := readBackRef(t, file, ref)
+	cf, err := img.ConfigFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(cf.Config.Entrypoint, []string{"/bin/pause"}) || cf.OS != "linux" || cf.Architecture != "amd64" {
+		t.Errorf("entrypoint %q on %s/%s", cf.Config.Entrypoint, cf.OS, cf.Architecture)
+	}
+	if contents["/bin/pause"] != "\x7fELF pause" || hdrs["/bin/pause"].Mode != 0o755 {
+		t.Errorf("/bin/pause: %q mode %o", contents["/bin/pause"], hdrs["/bin/pause"].Mode)
+	}
+	if err := WriteSpec(file, Spec{Ref: "Not A Ref!", Files: map[string]string{"/bin/pause": pause}}); err == nil {
+		t.Error("a bad reference: want an error")
+	}
+	if err := WriteSpec(file, Spec{Ref: ref, Files: map[string]string{"/bin/x": filepath.Join(dir, "missing")}}); err == nil {
+		t.Error("a missing file: want an error")
 	}
 }
