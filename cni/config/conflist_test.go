@@ -14,8 +14,8 @@ func TestSampleConflist(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if list.CNIVersion != "1.1.0" || list.Name != "vpc-cni" || len(list.Plugins) != 1 {
-		t.Fatalf("conflist %s %s with %d plugins, want 1.1.0 vpc-cni with 1", list.CNIVersion, list.Name, len(list.Plugins))
+	if list.CNIVersion != "1.0.0" || list.Name != "vpc-cni" || len(list.Plugins) != 1 {
+		t.Fatalf("conflist %s %s with %d plugins, want 1.0.0 vpc-cni with 1", list.CNIVersion, list.Name, len(list.Plugins))
 	}
 	plugin, err := libcni.InjectConf(list.Plugins[0], map[string]any{"name": list.Name, "cniVersion": list.CNIVersion})
 	if err != nil {
@@ -26,7 +26,7 @@ func TestSampleConflist(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := Default()
-	want.CNIVersion, want.Name, want.Type = "1.1.0", "vpc-cni", "vpc-cni"
+	want.CNIVersion, want.Name, want.Type = "1.0.0", "vpc-cni", "vpc-cni"
 	if !reflect.DeepEqual(c, want) {
 		t.Fatalf("sample conflist parses to %+v\nwant the defaults %+v", c, want)
 	}

@@ -20,8 +20,12 @@ import (
 const (
 	// FileName is the conflist's name in the runtime's CNI config directory.
 	FileName = "10-vpc-cni.conflist"
-	// CNIVersion is the spec version the list declares.
-	CNIVersion = "1.1.0"
+	// DefaultCNIVersion is the spec version the list declares unless
+	// Options.CNIVersion says otherwise: 1.0.0, the newest that containerd
+	// 1.6 and 1.7 (libcni 1.1) accept; they fail every ADD of a 1.1.0 list
+	// ("unsupported CNI result version"). 1.1.0 adds the STATUS and GC
+	// verbs, for runtimes that speak it (containerd 2.0 and later).
+	DefaultCNIVersion = "1.0.0"
 	// NetworkName is the network's name, and PluginType the plugin binary's.
 	NetworkName = "vpc-cni"
 	PluginType  = "vpc-cni"
@@ -30,6 +34,9 @@ const (
 // Options are the plugin's settings. A zero field takes the plugin's
 // default (cni/config's), except MTU, where 0 means "the MTU ipamd replies".
 type Options struct {
+	// CNIVersion is the spec version the list declares: 0.4.0, 1.0.0 or
+	// 1.1.0; "" is DefaultCNIVersion.
+	CNIVersion string
 	// IpamdSocket is ipamd's unix socket (VPC_CNI_SOCKET).
 	IpamdSocket string
 	// VethPrefix must be ipamd's AWS_VPC_K8S_CNI_VETHPREFIX.
@@ -66,7 +73,8 @@ type plugin struct {
 // cni/config would parse it from the rendered list.
 func (o Options) Conf() config.Conf {
 	c := config.Default()
-	c.CNIVersion, c.Name, c.Type = CNIVersion, NetworkName, PluginType
+	c.CNIVersion, c.Name, c.Type = DefaultCNIVersion, NetworkName, PluginType
+	set(&c.CNIVersion, o.CNIVersion)
 	c.MTU = o.MTU
 	set(&c.IpamdSocket, o.IpamdSocket)
 	set(&c.VethPrefix, o.VethPrefix)
@@ -105,7 +113,7 @@ func Render(o Options) ([]byte, error) {
 	enc := json.NewEncoder(&buf)
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)
-	if err := enc.Encode(list{CNIVersion: CNIVersion, Name: NetworkName, Plugins: []plugin{p}}); err != nil {
+	if err := enc.Encode(list{CNIVersion: c.CNIVersion, Name: NetworkName, Plugins: []plugin{p}}); err != nil {
 		return nil, fmt.Errorf("conflist: encode: %w", err)
 	}
 	return buf.Bytes(), nil

@@ -16,14 +16,14 @@ import (
 
 // parse reads a rendered list as libcni and the plugin do: the list, then
 // its one plugin entry with the list's name and version injected.
-func parse(t *testing.T, b []byte) config.Conf {
+func parse(t *testing.T, b []byte, version string) config.Conf {
 	t.Helper()
 	l, err := libcni.ConfListFromBytes(b)
 	if err != nil {
 		t.Fatalf("libcni refuses the list: %v\n%s", err, b)
 	}
-	if l.CNIVersion != CNIVersion || l.Name != NetworkName || len(l.Plugins) != 1 {
-		t.Fatalf("list %s %s with %d plugins, want %s %s with 1", l.CNIVersion, l.Name, len(l.Plugins), CNIVersion, NetworkName)
+	if l.CNIVersion != version || l.Name != NetworkName || len(l.Plugins) != 1 {
+		t.Fatalf("list %s %s with %d plugins, want %s %s with 1", l.CNIVersion, l.Name, len(l.Plugins), version, NetworkName)
 	}
 	p, err := libcni.InjectConf(l.Plugins[0], map[string]any{"name": l.Name, "cniVersion": l.CNIVersion})
 	if err != nil {
@@ -49,6 +49,8 @@ func TestRenderParses(t *testing.T) {
 		}, func(c *config.Conf) {
 			c.IpamdSocket, c.LogFile, c.LogLevel = "/run/vpclab/node1/ipamd.sock", "/run/vpclab/node1/plugin.log", "debug"
 		}},
+		{"cniVersion 1.1.0", Options{CNIVersion: "1.1.0"}, func(c *config.Conf) { c.CNIVersion = "1.1.0" }},
+		{"cniVersion 0.4.0", Options{CNIVersion: "0.4.0"}, func(c *config.Conf) { c.CNIVersion = "0.4.0" }},
 		{"every option", Options{
 			IpamdSocket: "/s.sock", VethPrefix: "abc", MTU: 1500, LogFile: "/l.log", LogLevel: "warn",
 			LogMaxSizeMB: 5, IpamdTimeout: 30 * time.Second,
@@ -63,9 +65,9 @@ func TestRenderParses(t *testing.T) {
 				t.Fatal(err)
 			}
 			want := config.Default()
-			want.CNIVersion, want.Name, want.Type = CNIVersion, NetworkName, PluginType
+			want.CNIVersion, want.Name, want.Type = DefaultCNIVersion, NetworkName, PluginType
 			tc.want(&want)
-			if got := parse(t, b); !reflect.DeepEqual(got, want) {
+			if got := parse(t, b, want.CNIVersion); !reflect.DeepEqual(got, want) {
 				t.Errorf("parses to %+v\nwant %+v", got, want)
 			}
 			if got := tc.o.Conf(); !reflect.DeepEqual(got, want) {
@@ -93,22 +95,24 @@ func TestRenderMatchesSample(t *testing.T) {
 
 func TestRenderRefuses(t *testing.T) {
 	for _, tc := range []struct {
-		o   Options
-		key string
+		o    Options
+		key  string
+		kind error
 	}{
-		{Options{IpamdSocket: "relative.sock"}, "ipamdSocket"},
-		{Options{VethPrefix: "toolong"}, "vethPrefix"},
-		{Options{MTU: 100}, "mtu"},
-		{Options{LogLevel: "loud"}, "pluginLogLevel"},
-		{Options{LogFile: "log"}, "pluginLogFile"},
-		{Options{IpamdTimeout: time.Millisecond}, "ipamdTimeout"},
+		{Options{IpamdSocket: "relative.sock"}, "ipamdSocket", config.ErrInvalid},
+		{Options{VethPrefix: "toolong"}, "vethPrefix", config.ErrInvalid},
+		{Options{MTU: 100}, "mtu", config.ErrInvalid},
+		{Options{LogLevel: "loud"}, "pluginLogLevel", config.ErrInvalid},
+		{Options{LogFile: "log"}, "pluginLogFile", config.ErrInvalid},
+		{Options{IpamdTimeout: time.Millisecond}, "ipamdTimeout", config.ErrInvalid},
+		{Options{CNIVersion: "0.3.1"}, "cniVersion", config.ErrVersion},
 	} {
 		_, err := Render(tc.o)
 		if err == nil || !strings.Contains(err.Error(), tc.key) {
 			t.Errorf("Render(%+v) = %v, want an error naming %s", tc.o, err, tc.key)
 		}
-		if !errors.Is(err, config.ErrInvalid) {
-			t.Errorf("Render(%+v) = %v, want it to wrap config.ErrInvalid", tc.o, err)
+		if !errors.Is(err, tc.kind) {
+			t.Errorf("Render(%+v) = %v, want it to wrap %v", tc.o, err, tc.kind)
 		}
 	}
 }

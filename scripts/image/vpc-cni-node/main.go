@@ -5,9 +5,11 @@
 //	vpc-cni-node sysctl NAME=VALUE...      write each sysctl (privileged init container); a
 //	                                       missing one (an interface this node lacks) is skipped
 //	vpc-cni-node alive                     exit 0 when ipamd's gRPC health service answers at all (liveness)
-//	vpc-cni-node ready [--conflist-dir D]  exit 0 when it answers SERVING (readiness); with D, then
-//	                                       also write the conflist into D, so kubelet sees the network
-//	                                       only once ipamd can serve an address
+//	vpc-cni-node ready [--conflist-dir D] [--cni-version V]
+//	                                       exit 0 when it answers SERVING (readiness); with D, then
+//	                                       also write the conflist (declaring CNI spec V, default
+//	                                       1.0.0) into D, so kubelet sees the network only once ipamd
+//	                                       can serve an address
 //
 // alive and ready read ipamd's own environment (the probes run in its
 // container): the socket from VPC_CNI_SOCKET, the veth prefix from
@@ -40,7 +42,7 @@ const probeTimeout = 4 * time.Second
 const usage = `usage: vpc-cni-node install-plugin FROM DIR
        vpc-cni-node sysctl NAME=VALUE...
        vpc-cni-node alive
-       vpc-cni-node ready [--conflist-dir DIR]
+       vpc-cni-node ready [--conflist-dir DIR] [--cni-version V]
 `
 
 func main() {
@@ -95,7 +97,9 @@ func probe(cmd string, args, environ []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	dir := fs.String("conflist-dir", "", "write the conflist into this directory once ipamd is SERVING (ready only)")
-	if err := fs.Parse(args); err != nil || fs.NArg() != 0 || (cmd == "alive" && *dir != "") {
+	version := fs.String("cni-version", conflist.DefaultCNIVersion, "the CNI spec version the conflist declares (ready only): "+
+		"1.0.0 for containerd 1.6 and 1.7, 1.1.0 (STATUS, GC) for containerd 2")
+	if err := fs.Parse(args); err != nil || fs.NArg() != 0 || (cmd == "alive" && (*dir != "" || *version != conflist.DefaultCNIVersion)) {
 		return usageError{fmt.Errorf("bad arguments for %s", cmd)}
 	}
 	cfg, err := config.FromEnviron(environ)
@@ -116,7 +120,7 @@ func probe(cmd string, args, environ []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("ipamd at %s is NOT_SERVING: it cannot give a pod an address yet (see its log or introspection)", cfg.SocketPath)
 	}
 	if *dir != "" {
-		o := conflist.Options{IpamdSocket: cfg.SocketPath, VethPrefix: cfg.VethPrefix}
+		o := conflist.Options{CNIVersion: *version, IpamdSocket: cfg.SocketPath, VethPrefix: cfg.VethPrefix}
 		if err := writeConflist(*dir, o); err != nil {
 			return err
 		}

@@ -71,8 +71,19 @@ func TestProbes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(string(b), sock) {
-		t.Errorf("conflist does not name the socket %s:\n%s", sock, b)
+	if !strings.Contains(string(b), sock) || !strings.Contains(string(b), `"cniVersion": "1.0.0"`) {
+		t.Errorf("conflist does not name the socket %s and declare 1.0.0:\n%s", sock, b)
+	}
+	// A runtime that speaks 1.1.0 (containerd 2): the list is rewritten.
+	if code, _, e := runArgs(env, "ready", "--conflist-dir", confDir, "--cni-version", "1.1.0"); code != exitOK {
+		t.Fatalf("ready --cni-version 1.1.0: exit %d, %s", code, e)
+	}
+	if b, _ := os.ReadFile(conf); !strings.Contains(string(b), `"cniVersion": "1.1.0"`) {
+		t.Errorf("conflist after --cni-version 1.1.0:\n%s", b)
+	}
+	code, _, e = runArgs(env, "ready", "--conflist-dir", confDir, "--cni-version", "0.3.1")
+	if code == exitOK || !strings.Contains(e, "cniVersion") {
+		t.Errorf("ready --cni-version 0.3.1: exit %d, %q; want a failure naming cniVersion", code, e)
 	}
 }
 
