@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# k8s-tools.sh: build kube-apiserver and kubectl of the pinned Kubernetes
-# release from the Go module proxy into a cache outside the repository
-# (it survives fresh clones), for the real-apiserver tests (test/k8s).
+# k8s-tools.sh: build kube-apiserver, kubectl, kubelet, kube-scheduler and
+# kube-controller-manager of the pinned Kubernetes release from the Go
+# module proxy into a cache outside the repository (it survives fresh
+# clones), for the real-apiserver tests (test/k8s) and the lab's real
+# cluster (make lab K8S=1).
 # Skipped when the cached binaries already report that release. Prints the
 # bin directory on its last line.
 #
@@ -21,13 +23,21 @@ dir="${K8S_TOOLS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/vpc-cni/k8s-$version}"
 bin="$dir/bin"
 go="$(command -v go 2>/dev/null || echo /usr/local/go/bin/go)"
 
+cmds=(kube-apiserver kubectl kubelet kube-scheduler kube-controller-manager)
+
 current() {
-	[ -x "$bin/kube-apiserver" ] && [ -x "$bin/kubectl" ] || return 1
-	# Whole outputs first: grep -q stopping early would fail the pipe.
-	local api ctl
-	api="$("$bin/kube-apiserver" --version 2>/dev/null)" || return 1
-	ctl="$("$bin/kubectl" version --client 2>/dev/null)" || return 1
-	grep -qx "Kubernetes $version" <<<"$api" && grep -qx "Client Version: $version" <<<"$ctl"
+	local c out
+	for c in "${cmds[@]}"; do
+		[ -x "$bin/$c" ] || return 1
+		# Whole outputs first: grep -q stopping early would fail the pipe.
+		if [ "$c" = kubectl ]; then
+			out="$("$bin/$c" version --client 2>/dev/null)" || return 1
+			grep -qx "Client Version: $version" <<<"$out" || return 1
+		else
+			out="$("$bin/$c" --version 2>/dev/null)" || return 1
+			grep -qx "Kubernetes $version" <<<"$out" || return 1
+		fi
+	done
 }
 
 mkdir -p "$dir"
@@ -36,7 +46,7 @@ exec 9>"$dir/lock"
 flock 9
 
 if current; then
-	echo "k8s-tools: kube-apiserver and kubectl $version already in $bin"
+	echo "k8s-tools: ${cmds[*]} $version already in $bin"
 	echo "$bin"
 	exit 0
 fi
@@ -54,13 +64,13 @@ for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
 	ldflags="$ldflags -X $pkg.gitVersion=$version -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor -X $pkg.gitTreeState=clean"
 done
 
-echo "k8s-tools: building kube-apiserver and kubectl $version into $bin (several minutes when cold)"
+echo "k8s-tools: building ${cmds[*]} $version into $bin (several minutes when cold)"
 start=$(date +%s)
 (
 	cd "$src"
 	CGO_ENABLED=0 GOFLAGS="-mod=mod -buildvcs=false" GOWORK=off \
 		"$go" build -trimpath -ldflags "$ldflags" -o "$dir/bin.new/" \
-		k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kubectl
+		$(printf 'k8s.io/kubernetes/cmd/%s ' "${cmds[@]}")
 )
 rm -rf "$bin"
 mv "$dir/bin.new" "$bin"

@@ -1,7 +1,11 @@
-// The wrapper module scripts/k8s-tools.sh builds kube-apiserver and kubectl
-// from: k8s.io/kubernetes itself replaces its staging modules with local
-// directories the module proxy does not serve, so this module pins each of
-// them to its published version. A separate module: the main module's
+// The wrapper module scripts/k8s-tools.sh builds kube-apiserver, kubectl,
+// kubelet, kube-scheduler and kube-controller-manager from: k8s.io/kubernetes
+// itself replaces its staging modules with local directories the module
+// proxy does not serve, so this module pins each of them to its published
+// version: v0.32.13, except where the proxy does not serve that version
+// (csi-translation-lib, cri-client, kube-scheduler: v0.32.10) or the
+// checksum database does not know it (endpointslice, kube-controller-manager:
+// v0.32.2, the newest it knows). A separate module: the main module's
 // go build/vet/test ./... never descend into it. Never run go mod tidy here
 // (some test-only module versions are not served); the script builds a
 // copy with GOFLAGS=-mod=mod.
@@ -25,16 +29,16 @@ replace (
 	k8s.io/component-helpers => k8s.io/component-helpers v0.32.13
 	k8s.io/controller-manager => k8s.io/controller-manager v0.32.13
 	k8s.io/cri-api => k8s.io/cri-api v0.32.13
-	k8s.io/cri-client => k8s.io/cri-client v0.32.13
+	k8s.io/cri-client => k8s.io/cri-client v0.32.10
 	k8s.io/csi-translation-lib => k8s.io/csi-translation-lib v0.32.10
 	k8s.io/dynamic-resource-allocation => k8s.io/dynamic-resource-allocation v0.32.13
-	k8s.io/endpointslice => k8s.io/endpointslice v0.32.13
+	k8s.io/endpointslice => k8s.io/endpointslice v0.32.2
 	k8s.io/externaljwt => k8s.io/externaljwt v0.32.13
 	k8s.io/kms => k8s.io/kms v0.32.13
 	k8s.io/kube-aggregator => k8s.io/kube-aggregator v0.32.13
-	k8s.io/kube-controller-manager => k8s.io/kube-controller-manager v0.32.13
+	k8s.io/kube-controller-manager => k8s.io/kube-controller-manager v0.32.2
 	k8s.io/kube-proxy => k8s.io/kube-proxy v0.32.13
-	k8s.io/kube-scheduler => k8s.io/kube-scheduler v0.32.13
+	k8s.io/kube-scheduler => k8s.io/kube-scheduler v0.32.10
 	k8s.io/kubectl => k8s.io/kubectl v0.32.13
 	k8s.io/kubelet => k8s.io/kubelet v0.32.13
 	k8s.io/metrics => k8s.io/metrics v0.32.13
