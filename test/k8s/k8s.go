@@ -23,6 +23,8 @@ import (
 
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+
+	"github.com/vpc-cni/vpc-cni/internal/k8spki"
 )
 
 // Version is the Kubernetes release the harness runs, the one
@@ -38,7 +40,7 @@ type Cluster struct {
 	dir        string // the temp dir: certs, kubeconfig, data, logs
 	host       string // https://127.0.0.1:<port>
 	kubeconfig string
-	pki        *pki
+	pki        *k8spki.PKI
 	client     kubernetes.Interface
 }
 
@@ -77,7 +79,7 @@ func start(t testing.TB, bins binaries, dir string) (*Cluster, error) {
 	if err := os.Mkdir(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("cluster dir: %w", err)
 	}
-	p, err := makePKI(dir)
+	p, err := k8spki.Make(dir)
 	if err != nil {
 		return nil, err
 	}
@@ -87,7 +89,7 @@ func start(t testing.TB, bins binaries, dir string) (*Cluster, error) {
 	}
 	c := &Cluster{dir: dir, host: fmt.Sprintf("https://127.0.0.1:%d", ports[2]), pki: p}
 	c.kubeconfig = filepath.Join(dir, "kubeconfig")
-	if err := os.WriteFile(c.kubeconfig, c.kubeconfigYAML(), 0o600); err != nil {
+	if err := os.WriteFile(c.kubeconfig, c.pki.Kubeconfig(c.host), 0o600); err != nil {
 		return nil, fmt.Errorf("write kubeconfig: %w", err)
 	}
 	if c.client, err = kubernetes.NewForConfig(c.RestConfig()); err != nil {
@@ -130,9 +132,9 @@ func (c *Cluster) RestConfig() *rest.Config {
 	return &rest.Config{
 		Host: c.host,
 		TLSClientConfig: rest.TLSClientConfig{
-			CAData:   c.pki.caPEM,
-			CertData: c.pki.adminCertPEM,
-			KeyData:  c.pki.adminKeyPEM,
+			CAData:   c.pki.CAPEM,
+			CertData: c.pki.AdminCertPEM,
+			KeyData:  c.pki.AdminKeyPEM,
 		},
 		QPS:     100,
 		Burst:   200,

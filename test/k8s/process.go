@@ -3,7 +3,6 @@ package k8s
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"net"
@@ -16,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/vpc-cni/vpc-cni/internal/k8spki"
 )
 
 // stopGrace is how long a process has to exit after SIGTERM before it is
@@ -203,20 +204,20 @@ func etcdArgs(dir string, clientPort, peerPort int) []string {
 
 // apiserverArgs runs kube-apiserver on a loopback secure port with client
 // certificate authentication, RBAC, and service-account tokens.
-func apiserverArgs(dir string, p *pki, etcdURL string, port int) []string {
+func apiserverArgs(dir string, p *k8spki.PKI, etcdURL string, port int) []string {
 	return []string{
 		"--etcd-servers=" + etcdURL,
 		"--bind-address=127.0.0.1",
 		"--advertise-address=127.0.0.1",
 		fmt.Sprintf("--secure-port=%d", port),
 		"--cert-dir=" + filepath.Join(dir, "apiserver-certs"),
-		"--tls-cert-file=" + p.serveCert,
-		"--tls-private-key-file=" + p.serveKey,
-		"--client-ca-file=" + p.caCert,
+		"--tls-cert-file=" + p.ServeCert,
+		"--tls-private-key-file=" + p.ServeKey,
+		"--client-ca-file=" + p.CACert,
 		"--authorization-mode=Node,RBAC",
 		"--service-account-issuer=https://kubernetes.default.svc.cluster.local",
-		"--service-account-key-file=" + p.saVerifyPE,
-		"--service-account-signing-key-file=" + p.saSignKey,
+		"--service-account-key-file=" + p.SAVerifyPE,
+		"--service-account-signing-key-file=" + p.SASignKey,
 		"--service-cluster-ip-range=198.19.0.0/24",
 		// No controller manager creates service accounts, and the
 		// Endpoints of the kubernetes service may not be loopback.
@@ -225,29 +226,4 @@ func apiserverArgs(dir string, p *pki, etcdURL string, port int) []string {
 		"--allow-privileged=true",
 		"--profiling=false",
 	}
-}
-
-// kubeconfigYAML is a kubeconfig for the admin user with the certificates
-// inline.
-func (c *Cluster) kubeconfigYAML() []byte {
-	enc := base64.StdEncoding.EncodeToString
-	return fmt.Appendf(nil, `apiVersion: v1
-kind: Config
-clusters:
-- name: test
-  cluster:
-    server: %s
-    certificate-authority-data: %s
-users:
-- name: admin
-  user:
-    client-certificate-data: %s
-    client-key-data: %s
-contexts:
-- name: test
-  context:
-    cluster: test
-    user: admin
-current-context: test
-`, c.host, enc(c.pki.caPEM), enc(c.pki.adminCertPEM), enc(c.pki.adminKeyPEM))
 }

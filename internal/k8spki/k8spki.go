@@ -1,4 +1,8 @@
-package k8s
+// Package k8spki makes the certificates and keys a test or lab Kubernetes
+// control plane runs on: a CA, kube-apiserver's serving certificate, an
+// admin client certificate (system:masters) and the service-account key
+// pair, written as PEM files into a directory, and the admin kubeconfig.
+package k8spki
 
 import (
 	"crypto"
@@ -8,6 +12,7 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/base64"
 	"encoding/pem"
 	"fmt"
 	"math/big"
@@ -17,51 +22,53 @@ import (
 	"time"
 )
 
-// pki is the set of files the cluster's TLS and service accounts use, all
-// made fresh for each cluster.
-type pki struct {
-	caCert, caKey         string // the CA that signs the serving and client certs
-	serveCert, serveKey   string // kube-apiserver's serving cert (127.0.0.1, localhost)
-	adminCert, adminKey   string // the admin client (system:masters)
-	saSignKey, saVerifyPE string // service-account token signing key and its public key
+// PKI is the set of files the cluster's TLS and service accounts use, all
+// made fresh for each cluster: paths, and the PEMs clients need.
+type PKI struct {
+	CACert, CAKey         string // the CA that signs the serving and client certs
+	ServeCert, ServeKey   string // kube-apiserver's serving cert
+	AdminCert, AdminKey   string // the admin client (system:masters)
+	SASignKey, SAVerifyPE string // service-account token signing key and its public key
 
-	caPEM, adminCertPEM, adminKeyPEM []byte // for the kubeconfig and the rest.Config
+	CAPEM, AdminCertPEM, AdminKeyPEM []byte // for the kubeconfig and the rest.Config
 }
 
 // certLifetime covers any test run; the certs never outlive the temp dir.
 const certLifetime = 24 * time.Hour
 
-// makePKI writes a CA, a serving cert, an admin client cert and a
-// service-account key pair into dir.
-func makePKI(dir string) (*pki, error) {
-	p := &pki{
-		caCert: filepath.Join(dir, "ca.crt"), caKey: filepath.Join(dir, "ca.key"),
-		serveCert: filepath.Join(dir, "apiserver.crt"), serveKey: filepath.Join(dir, "apiserver.key"),
-		adminCert: filepath.Join(dir, "admin.crt"), adminKey: filepath.Join(dir, "admin.key"),
-		saSignKey: filepath.Join(dir, "sa.key"), saVerifyPE: filepath.Join(dir, "sa.pub"),
+// Make writes a CA, a serving cert, an admin client cert and a
+// service-account key pair into dir (which must exist). The serving cert
+// is valid for localhost, the kubernetes service's names, 127.0.0.1, ::1
+// and serveIPs (the addresses clients reach kube-apiserver at).
+func Make(dir string, serveIPs ...net.IP) (*PKI, error) {
+	p := &PKI{
+		CACert: filepath.Join(dir, "ca.crt"), CAKey: filepath.Join(dir, "ca.key"),
+		ServeCert: filepath.Join(dir, "apiserver.crt"), ServeKey: filepath.Join(dir, "apiserver.key"),
+		AdminCert: filepath.Join(dir, "admin.crt"), AdminKey: filepath.Join(dir, "admin.key"),
+		SASignKey: filepath.Join(dir, "sa.key"), SAVerifyPE: filepath.Join(dir, "sa.pub"),
 	}
 	now := time.Now()
 	ca, caKey, err := makeCA(now)
 	if err != nil {
 		return nil, err
 	}
-	if p.caPEM, err = writeCertKey(p.caCert, p.caKey, ca.Raw, caKey); err != nil {
+	if p.CAPEM, err = writeCertKey(p.CACert, p.CAKey, ca.Raw, caKey); err != nil {
 		return nil, err
 	}
 	serve := leafTemplate(2, now, pkix.Name{CommonName: "kube-apiserver"}, x509.ExtKeyUsageServerAuth)
 	serve.DNSNames = []string{"localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc"}
-	serve.IPAddresses = []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback}
-	if _, err := signLeaf(serve, ca, caKey, p.serveCert, p.serveKey); err != nil {
+	serve.IPAddresses = append([]net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback}, serveIPs...)
+	if _, err := signLeaf(serve, ca, caKey, p.ServeCert, p.ServeKey); err != nil {
 		return nil, err
 	}
 	admin := leafTemplate(3, now, pkix.Name{CommonName: "admin", Organization: []string{"system:masters"}}, x509.ExtKeyUsageClientAuth)
-	if p.adminCertPEM, err = signLeaf(admin, ca, caKey, p.adminCert, p.adminKey); err != nil {
+	if p.AdminCertPEM, err = signLeaf(admin, ca, caKey, p.AdminCert, p.AdminKey); err != nil {
 		return nil, err
 	}
-	if p.adminKeyPEM, err = os.ReadFile(p.adminKey); err != nil {
+	if p.AdminKeyPEM, err = os.ReadFile(p.AdminKey); err != nil {
 		return nil, fmt.Errorf("admin key: %w", err)
 	}
-	if err := writeSAKeys(p.saSignKey, p.saVerifyPE); err != nil {
+	if err := writeSAKeys(p.SASignKey, p.SAVerifyPE); err != nil {
 		return nil, err
 	}
 	return p, nil
@@ -156,4 +163,29 @@ func writeSAKeys(signPath, verifyPath string) error {
 		return fmt.Errorf("write service-account key: %w", err)
 	}
 	return nil
+}
+
+// Kubeconfig is a kubeconfig for the admin user at server (an https URL),
+// with the certificates inline.
+func (p *PKI) Kubeconfig(server string) []byte {
+	enc := base64.StdEncoding.EncodeToString
+	return fmt.Appendf(nil, `apiVersion: v1
+kind: Config
+clusters:
+- name: test
+  cluster:
+    server: %s
+    certificate-authority-data: %s
+users:
+- name: admin
+  user:
+    client-certificate-data: %s
+    client-key-data: %s
+contexts:
+- name: test
+  context:
+    cluster: test
+    user: admin
+current-context: test
+`, server, enc(p.CAPEM), enc(p.AdminCertPEM), enc(p.AdminKeyPEM))
 }
