@@ -36,6 +36,7 @@ const (
 	EnvPrefix       = "LAB_PREFIX"
 	EnvStateDir     = "LAB_STATE_DIR"
 	EnvBin          = "LAB_BIN"
+	EnvK8S          = "LAB_K8S"
 )
 
 // MaxPodsPerNode bounds Config.PodsPerNode (the largest instance types
@@ -62,6 +63,10 @@ type Config struct {
 	// IpamdEnv are ipamd variables (names from ipamd/config.Variables())
 	// passed to every node's ipamd, on top of what the lab sets itself.
 	IpamdEnv map[string]string `json:"ipamdEnv,omitempty"`
+	// K8S brings up a real cluster (make lab K8S=1): a control plane in
+	// the fabric, containerd and kubelet on every node, ipamd installed by
+	// the chart, the pods a Deployment's.
+	K8S bool `json:"k8s,omitempty"`
 }
 
 // labOwned are the ipamd variables the lab sets for each node itself; the
@@ -123,6 +128,13 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	}
 	if v := getenv(EnvBin); v != "" {
 		c.BinDir = v
+	}
+	switch v := getenv(EnvK8S); v {
+	case "", "0", "false":
+	case "1", "true":
+		c.K8S = true
+	default:
+		errs = append(errs, fmt.Errorf("%w: %s=%q: want 1 (a real cluster) or 0", ErrConfig, EnvK8S, v))
 	}
 	c.IpamdEnv = ipamdEnv(getenv)
 	errs = append(errs, c.validate(EnvInstanceType, EnvPrefix, EnvStateDir)...)

@@ -29,6 +29,7 @@ func Down(ctx context.Context, prefix, stateDir string) error {
 	var errs []error
 	for round := 0; ; round++ {
 		pids := append(pidFilePids(stateDir), pidsInNetNS(labNetNS(prefix))...)
+		pids = append(pids, pidsNaming(stateDir)...)
 		if len(pids) == 0 {
 			break
 		}
@@ -38,6 +39,7 @@ func Down(ctx context.Context, prefix, stateDir string) error {
 		}
 		errs = append(errs, stopAll(ctx, pids)...)
 	}
+	removeContainerCgroups(stateDir)
 	if err := netenv.DeleteAll(prefix); err != nil {
 		errs = append(errs, fmt.Errorf("lab down: %w", err))
 	}

@@ -11,6 +11,8 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"k8s.io/client-go/kubernetes"
 )
 
 // Node is one node of the lab: an instance of ec2sim, a network namespace
@@ -39,10 +41,19 @@ type Pod struct {
 	UID         string     `json:"uid"`
 	IP          netip.Addr `json:"ip"`     // from the CNI result
 	HostIf      string     `json:"hostIf"` // the host-side veth, from the CNI result
+	// NSPath, when set, is the namespace's path: a pod of the real cluster
+	// (K8S), whose namespace containerd made, is reached through its echo
+	// server's process (/proc/<pid>/ns/net).
+	NSPath string `json:"nsPath,omitempty"`
 }
 
 // NetNSPath is the pod's namespace as a path.
-func (p Pod) NetNSPath() string { return netnsPath(p.NetNS) }
+func (p Pod) NetNSPath() string {
+	if p.NSPath != "" {
+		return p.NSPath
+	}
+	return netnsPath(p.NetNS)
+}
 
 // Timings are what Up measured.
 type Timings struct {
@@ -60,7 +71,8 @@ type Lab struct {
 
 	mu      sync.Mutex
 	pods    []*Pod
-	nextPod map[int]int // per node, the next pod index
+	nextPod map[int]int          // per node, the next pod index
+	kube    kubernetes.Interface // the real cluster's client (K8S), made by Kube
 }
 
 // state is lab.json: what Up made, for Load and Down.

@@ -33,7 +33,8 @@ const basePath = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/
 
 // ourBinaries are the executables a pid file may name: a pid file whose
 // process runs anything else is stale (the pid was reused).
-var ourBinaries = []string{"ec2sim", "ipamd", "lab", "labecho", "ip", "env"}
+var ourBinaries = []string{"ec2sim", "ipamd", "lab", "labecho", "ip", "env", "nsenter", "unshare",
+	"etcd", "kube-apiserver", "kube-scheduler", "kube-controller-manager"}
 
 // process is one detached process of the lab.
 type process struct {
@@ -41,6 +42,10 @@ type process struct {
 	netns string   // the namespace it runs in
 	env   []string // its whole environment besides PATH
 	argv  []string // argv[0] is an absolute path
+	// ownMounts runs it in a mount namespace of its own, whose mounts do
+	// not propagate back to the host, with the host's /sys (`ip netns
+	// exec` mounts a /sys without the cgroup hierarchies kubelet needs).
+	ownMounts bool
 }
 
 // start runs p detached (its own session, stdin /dev/null, stdout and
@@ -53,8 +58,12 @@ func (c Config) start(p process) (int, error) {
 		return 0, fmt.Errorf("start %s: %w", p.name, err)
 	}
 	defer logf.Close()
-	args := append([]string{"netns", "exec", p.netns, "env", "-i", basePath}, p.env...)
-	cmd := exec.Command("ip", append(args, p.argv...)...)
+	name, args := "ip", append([]string{"netns", "exec", p.netns, "env", "-i", basePath}, p.env...)
+	if p.ownMounts {
+		name, args = "nsenter", append([]string{"--net=" + netnsPath(p.netns), "unshare", "--mount",
+			"--propagation", "slave", "env", "-i", basePath}, p.env...)
+	}
+	cmd := exec.Command(name, append(args, p.argv...)...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {

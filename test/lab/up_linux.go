@@ -35,6 +35,7 @@ type upRun struct {
 	start    time.Time
 	progress io.Writer
 	mu       sync.Mutex // progress
+	tools    k8sTools   // K8S: the real cluster's binaries
 }
 
 func (u *upRun) step(format string, a ...any) {
@@ -63,7 +64,11 @@ func Up(ctx context.Context, cfg Config, progress io.Writer) (*Lab, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := u.pods(ctx, l); err != nil {
+	podsUp := u.pods
+	if u.cfg.K8S {
+		podsUp = u.kubePods
+	}
+	if err := podsUp(ctx, l); err != nil {
 		return l, err
 	}
 	l.setTimings(func(t *Timings) { t.Up = time.Since(u.start) })
@@ -91,6 +96,11 @@ func (u *upRun) prepare(ctx context.Context) error {
 	for _, b := range binaries {
 		if fi, err := os.Stat(filepath.Join(bin, b)); err != nil || fi.IsDir() {
 			return fmt.Errorf("lab up: %s is missing: run `make build` first", filepath.Join(bin, b))
+		}
+	}
+	if u.cfg.K8S {
+		if u.tools, err = findK8sTools(bin); err != nil {
+			return fmt.Errorf("lab up: %w", err)
 		}
 	}
 	if err := Down(ctx, u.cfg.Prefix, u.cfg.StateDir); err != nil {
@@ -127,7 +137,11 @@ func (u *upRun) infrastructure(ctx context.Context) (*Lab, error) {
 	if err := u.echoes(nodes); err != nil {
 		return l, fmt.Errorf("lab up: %w", err)
 	}
-	if err := u.ipamds(ctx, l); err != nil {
+	ipamds := u.ipamds
+	if u.cfg.K8S {
+		ipamds = u.kubeCluster
+	}
+	if err := ipamds(ctx, l); err != nil {
 		return l, fmt.Errorf("lab up: %w", err)
 	}
 	if err := l.saveLocked(); err != nil {

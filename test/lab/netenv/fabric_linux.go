@@ -153,3 +153,21 @@ func CreateNode(prefix string, n NodeSpec) (err error) {
 	}
 	return nil
 }
+
+// AddFabricAddr puts one more service address on the fabric's loopback
+// (the real cluster's API server): every node reaches it through its
+// default route. Adding it twice is not an error.
+func AddFabricAddr(prefix string, a netip.Addr) error {
+	if err := ValidatePrefix(prefix); err != nil {
+		return err
+	}
+	h, err := openNS(FabricNS(prefix))
+	if err != nil {
+		return err
+	}
+	defer h.Close()
+	if err := h.addAddr("lo", netip.PrefixFrom(a, 32)); err != nil {
+		return fmt.Errorf("fabric service address %s: %w", a, err)
+	}
+	return nil
+}

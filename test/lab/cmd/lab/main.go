@@ -8,6 +8,8 @@
 //	lab down     tear down the lab of LAB_PREFIX (default vpclab)
 //	lab report   run the checks again on the running lab and print the report
 //	lab fabricd  the fabric's follower of ec2sim (the lab starts it)
+//	lab kubenode a real node's containerd and kubelet (the lab starts it
+//	             with LAB_K8S=1)
 //
 // Progress goes to stderr, the report to stdout. Every subcommand needs
 // root.
@@ -42,6 +44,7 @@ const usage = `usage: lab up | down | report | fabricd --prefix P --state-url UR
   down     tear the lab down (LAB_PREFIX, LAB_STATE_DIR)
   report   check the running lab again and print its report
   fabricd  follow ec2sim's state into the fabric (started by up)
+  kubenode a real node's containerd and kubelet (started by up with LAB_K8S=1)
 `
 
 // geteuid is os.Geteuid; tests replace it.
@@ -65,7 +68,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return exitOK
-	case "up", "down", "report", "fabricd":
+	case "up", "down", "report", "fabricd", "kubenode":
 	default:
 		fmt.Fprintf(stderr, "lab: unknown command %q\n%s", cmd, usage)
 		return exitUsage
@@ -85,6 +88,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return reportCmd(ctx, getenv, stdout, stderr)
 	case "fabricd":
 		return fabricd(ctx, rest, stderr)
+	case "kubenode":
+		return kubenode(ctx, rest, stdout, stderr)
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "lab %s: %v\n", cmd, err)

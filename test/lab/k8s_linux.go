@@ -1,0 +1,316 @@
+package lab
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/vpc-cni/vpc-cni/cloud"
+	"github.com/vpc-cni/vpc-cni/internal/k8spki"
+	"github.com/vpc-cni/vpc-cni/ipamd/maxpods"
+	"github.com/vpc-cni/vpc-cni/test/lab/kube"
+	"github.com/vpc-cni/vpc-cni/test/lab/netenv"
+)
+
+// Process names of the real cluster (K8S).
+const (
+	procEtcd       = "etcd"
+	procAPIServer  = "kube-apiserver"
+	procScheduler  = "kube-scheduler"
+	procControllMg = "kube-controller-manager"
+)
+
+func procKubenode(i int) string { return "kubenode-" + nodeName(i) }
+
+// Deadlines of the real cluster's waits: generous, the machine is shared.
+const (
+	apiServerWait = 90 * time.Second
+	nodeReadyWait = 3 * time.Minute
+	helmTimeout   = 3 * time.Minute
+)
+
+// k8sTools are the binaries the real cluster runs, found at Up.
+type k8sTools struct {
+	etcd, apiserver, scheduler, controllerManager, kubelet, kubectl, helm string
+	containerd, ctr, runc, loopback                                       string
+}
+
+// findK8sTools finds every binary of the real cluster; the error lists
+// each missing one and how to get it.
+func findK8sTools(binDir string) (k8sTools, error) {
+	var t k8sTools
+	var errs []error
+	look := func(dst *string, name, hint string, paths ...string) {
+		for _, p := range paths {
+			if fi, err := os.Stat(p); err == nil && !fi.IsDir() {
+				*dst = p
+				return
+			}
+		}
+		if p, err := exec.LookPath(name); err == nil && len(paths) == 0 {
+			*dst = p
+			return
+		}
+		errs = append(errs, fmt.Errorf("no %s (%s)", name, hint))
+	}
+	k8s := func(name string) string { return filepath.Join(k8sBinDir(), name) }
+	const build = "make lab K8S=1 builds it with scripts/k8s-tools.sh"
+	look(&t.apiserver, "kube-apiserver", build, k8s("kube-apiserver"))
+	look(&t.scheduler, "kube-scheduler", build, k8s("kube-scheduler"))
+	look(&t.controllerManager, "kube-controller-manager", build, k8s("kube-controller-manager"))
+	look(&t.kubelet, "kubelet", build, k8s("kubelet"))
+	look(&t.kubectl, "kubectl", build, k8s("kubectl"))
+	look(&t.helm, "helm", "make lab K8S=1 builds it with test/chart/build-helm.sh", helmPath())
+	look(&t.etcd, "etcd", "apt-get install etcd-server")
+	look(&t.containerd, "containerd", "apt-get install containerd")
+	look(&t.ctr, "ctr", "apt-get install containerd")
+	look(&t.runc, "runc", "apt-get install runc")
+	look(&t.loopback, "loopback CNI plugin", "apt-get install containernetworking-plugins", "/usr/lib/cni/loopback")
+	for _, f := range []string{filepath.Join(binDir, "vpc-cni-image.tar"),
+		filepath.Join(kube.ImageBinDir(binDir), "labpause"), filepath.Join(kube.ImageBinDir(binDir), "labecho")} {
+		if _, err := os.Stat(f); err != nil {
+			errs = append(errs, fmt.Errorf("no %s (make lab K8S=1 builds it)", f))
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return t, fmt.Errorf("the real cluster needs: %w", err)
+	}
+	return t, nil
+}
+
+// cacheDir is ${XDG_CACHE_HOME:-$HOME/.cache}/vpc-cni, where
+// scripts/k8s-tools.sh and test/chart/build-helm.sh put their builds.
+func cacheDir() string {
+	c := os.Getenv("XDG_CACHE_HOME")
+	if c == "" {
+		home, _ := os.UserHomeDir()
+		c = filepath.Join(home, ".cache")
+	}
+	return filepath.Join(c, "vpc-cni")
+}
+
+// k8sBinDir is scripts/k8s-tools.sh's bin directory ($K8S_TOOLS_DIR/bin
+// when set).
+func k8sBinDir() string {
+	if d := os.Getenv("K8S_TOOLS_DIR"); d != "" {
+		return filepath.Join(d, "bin")
+	}
+	return filepath.Join(cacheDir(), "k8s-v1.32.13", "bin")
+}
+
+// helmPath is test/chart/build-helm.sh's helm ($HELM when set).
+func helmPath() string {
+	if h := os.Getenv("HELM"); h != "" {
+		return h
+	}
+	return filepath.Join(cacheDir(), "helm-v3.17.4", "helm")
+}
+
+// kubeCluster brings up the real cluster in place of the plain ipamds:
+// the control plane, containerd and kubelet on every node, ipamd by the
+// chart; it returns once every node is Ready (ipamd wrote the conflist).
+// Each node's ipamd socket is then the one its mount namespace shows at
+// /run/vpc-cni.
+func (u *upRun) kubeCluster(ctx context.Context, l *Lab) error {
+	client, err := u.controlPlane(ctx, u.tools)
+	if err != nil {
+		return err
+	}
+	for k := range l.nodes {
+		l.nodes[k].Socket = filepath.Join(kubeNode(l.nodes[k], 0).Dir, "run-vpc-cni", "ipamd.sock")
+	}
+	if err := u.kubeNodes(l, u.tools); err != nil {
+		return err
+	}
+	if err := u.installChart(ctx, u.tools); err != nil {
+		return err
+	}
+	return u.waitNodesReady(ctx, l, client)
+}
+
+// kubeNode is the real node of a lab node.
+func kubeNode(n Node, maxPods int) kube.Node {
+	return kube.NewNode(n.Name, n.PrimaryIP, n.NetNSPath(), n.Dir, maxPods)
+}
+
+// controlPlane starts etcd, kube-apiserver, kube-scheduler and
+// kube-controller-manager in the fabric, kube-apiserver on
+// kube.APIServerAddr, and waits until the API server is ready.
+func (u *upRun) controlPlane(ctx context.Context, t k8sTools) (kubernetes.Interface, error) {
+	p := u.cfg.Prefix
+	dir := kube.ClusterDir(u.cfg.StateDir)
+	if err := os.MkdirAll(filepath.Join(dir, "pki"), 0o700); err != nil {
+		return nil, err
+	}
+	pki, err := k8spki.Make(filepath.Join(dir, "pki"), net.IP(kube.APIServerAddr.AsSlice()))
+	if err != nil {
+		return nil, err
+	}
+	kubeconfig := kube.AdminKubeconfig(u.cfg.StateDir)
+	if err := writeFileAtomic(kubeconfig, pki.Kubeconfig(kube.APIServerURL()), 0o600); err != nil {
+		return nil, err
+	}
+	if err := netenv.AddFabricAddr(p, kube.APIServerAddr); err != nil {
+		return nil, err
+	}
+	fabric := netenv.FabricNS(p)
+	for _, proc := range []process{
+		{name: procEtcd, netns: fabric, argv: append([]string{t.etcd}, kube.EtcdArgs(dir)...)},
+		{name: procAPIServer, netns: fabric, argv: append([]string{t.apiserver}, kube.APIServerArgs(dir, pki)...)},
+		{name: procScheduler, netns: fabric, argv: append([]string{t.scheduler}, kube.SchedulerArgs(kubeconfig)...)},
+		{name: procControllMg, netns: fabric, argv: append([]string{t.controllerManager}, kube.ControllerManagerArgs(kubeconfig, pki)...)},
+	} {
+		if _, err := u.cfg.start(proc); err != nil {
+			return nil, err
+		}
+	}
+	client, err := kube.Client(kubeconfig, netnsPath(fabric))
+	if err != nil {
+		return nil, err
+	}
+	err = waitFor(ctx, apiServerWait, "kube-apiserver to be ready", func() (bool, error) {
+		for _, name := range []string{procEtcd, procAPIServer} {
+			if _, ok := u.cfg.readPid(name); !ok {
+				return false, u.cfg.exited(name)
+			}
+		}
+		body, err := client.Discovery().RESTClient().Get().AbsPath("/readyz").DoRaw(ctx)
+		return err == nil && string(body) == "ok", nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	u.step("control plane up in %s: kube-apiserver at %s", fabric, kube.APIServerURL())
+	return client, nil
+}
+
+// kubeNodes starts every node's kubenode (containerd and kubelet in the
+// node's namespace and a mount namespace of its own).
+func (u *upRun) kubeNodes(l *Lab, t k8sTools) error {
+	images, err := kube.LabImages(u.cfg.BinDir, kube.ClusterDir(u.cfg.StateDir))
+	if err != nil {
+		return err
+	}
+	imagesArg := ""
+	for _, img := range images {
+		if imagesArg != "" {
+			imagesArg += ","
+		}
+		imagesArg += img.Ref + "=" + img.File
+	}
+	limits, _ := cloud.BuiltinInstanceType(u.cfg.InstanceType)
+	mp, err := maxpods.Compute(limits, maxpods.Options{PrefixDelegation: u.cfg.IpamdEnv["ENABLE_PREFIX_DELEGATION"] == "true"})
+	if err != nil {
+		return err
+	}
+	for _, n := range l.nodes {
+		_, err := u.cfg.start(process{
+			name: procKubenode(n.Index), netns: n.NetNS, ownMounts: true,
+			argv: []string{filepath.Join(u.cfg.BinDir, "lab"), "kubenode",
+				"--name", n.Name, "--ip", n.PrimaryIP.String(), "--netns", n.NetNSPath(), "--dir", n.Dir,
+				"--max-pods", strconv.Itoa(mp.MaxPods), "--kubeconfig", kube.AdminKubeconfig(u.cfg.StateDir),
+				"--client-ca", filepath.Join(kube.ClusterDir(u.cfg.StateDir), "pki", "ca.crt"),
+				"--images", imagesArg, "--log-dir", filepath.Join(u.cfg.StateDir, logsDir),
+				"--containerd", t.containerd, "--ctr", t.ctr, "--kubelet", t.kubelet, "--loopback", t.loopback},
+		})
+		if err != nil {
+			return err
+		}
+	}
+	u.step("containerd and kubelet starting on %s (max pods %d)", plural(len(l.nodes), "node"), mp.MaxPods)
+	return nil
+}
+
+// installChart installs charts/vpc-cni with helm into kube-system: ipamd
+// on every node, with the lab's cloud endpoints and ipamd variables.
+func (u *upRun) installChart(ctx context.Context, t k8sTools) error {
+	env := map[string]string{
+		"AWS_REGION": labRegion, "AWS_ENDPOINT_URL_EC2": ec2URL, "AWS_EC2_METADATA_SERVICE_ENDPOINT": imdsURL,
+		"AWS_ACCESS_KEY_ID": "lab", "AWS_SECRET_ACCESS_KEY": "lab", "CLUSTER_NAME": u.cfg.Prefix,
+	}
+	maps.Copy(env, u.cfg.IpamdEnv)
+	values, err := kube.ChartValues(env)
+	if err != nil {
+		return err
+	}
+	file := filepath.Join(kube.ClusterDir(u.cfg.StateDir), "values.json")
+	if err := writeFileAtomic(file, values, 0o644); err != nil {
+		return err
+	}
+	chart, err := chartDir()
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, helmTimeout)
+	defer cancel()
+	out, err := u.cfg.inFabric(ctx, t.helm, "--kubeconfig", kube.AdminKubeconfig(u.cfg.StateDir),
+		"install", "vpc-cni", chart, "--namespace", "kube-system", "--values", file)
+	if err != nil {
+		return fmt.Errorf("helm install: %w: %s", err, out)
+	}
+	u.step("helm install vpc-cni (charts/vpc-cni) into kube-system")
+	return nil
+}
+
+// chartDir finds charts/vpc-cni: beside the binary directory's parent (a
+// checkout), or in the working directory.
+func chartDir() (string, error) {
+	for _, d := range []string{"charts/vpc-cni"} {
+		if abs, err := filepath.Abs(d); err == nil {
+			if _, err := os.Stat(filepath.Join(abs, "Chart.yaml")); err == nil {
+				return abs, nil
+			}
+		}
+	}
+	return "", errors.New("charts/vpc-cni not found: run the lab from the repository's root (make lab K8S=1)")
+}
+
+// inFabric runs a command in the fabric namespace and returns its output.
+func (c Config) inFabric(ctx context.Context, argv ...string) ([]byte, error) {
+	cmd := exec.CommandContext(ctx, "ip", append([]string{"netns", "exec", netenv.FabricNS(c.Prefix)}, argv...)...)
+	return cmd.CombinedOutput()
+}
+
+// waitNodesReady waits until every node is Ready: kubelet registered and
+// the runtime's network configured, that is ipamd wrote the conflist.
+func (u *upRun) waitNodesReady(ctx context.Context, l *Lab, client kubernetes.Interface) error {
+	errs := make([]error, len(l.nodes))
+	var wg sync.WaitGroup
+	for k, n := range l.nodes {
+		wg.Go(func() {
+			errs[k] = waitFor(ctx, nodeReadyWait, n.Name+" Ready", func() (bool, error) {
+				if _, ok := u.cfg.readPid(procKubenode(n.Index)); !ok {
+					return false, u.cfg.exited(procKubenode(n.Index))
+				}
+				node, err := client.CoreV1().Nodes().Get(ctx, n.Name, metav1.GetOptions{})
+				if err != nil {
+					return false, nil
+				}
+				for _, c := range node.Status.Conditions {
+					if c.Type == corev1.NodeReady {
+						return c.Status == corev1.ConditionTrue, nil
+					}
+				}
+				return false, nil
+			})
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	u.step("%s Ready (ipamd wrote the conflist)", plural(len(l.nodes), "node"))
+	return nil
+}

@@ -1,0 +1,194 @@
+package kube
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// NodeRun is what RunNode needs besides the node's layout.
+type NodeRun struct {
+	Containerd, Ctr, Kubelet string // binaries
+	// Loopback is the CNI loopback plugin every sandbox needs (Debian's
+	// containernetworking-plugins), copied into the node's CNI bin
+	// directory as a node image would carry it.
+	Loopback string
+	// Kubeconfig is kubelet's; ClientCA verifies clients of its API.
+	Kubeconfig, ClientCA string
+	Images               []Image
+	// LogDir receives <node>-containerd.log and <node>-kubelet.log.
+	LogDir string
+	// Progress receives one line per step.
+	Progress io.Writer
+}
+
+// Deadlines of RunNode's waits.
+const (
+	containerdWait = 60 * time.Second
+	nodeStopGrace  = 10 * time.Second
+)
+
+// RunNode is `lab kubenode`: the node's containerd and kubelet, until ctx
+// ends (then it stops both) or one of them exits (an error). It must run
+// as root in the node's network namespace and in a mount namespace of its
+// own whose mounts do not propagate back (unshare --mount --propagation
+// slave): there it binds the node's directories over the fixed paths
+// (Mounts; a missing target directory is created on the host, empty),
+// installs the loopback plugin, writes the configurations, starts
+// containerd, imports the images, then starts kubelet.
+func RunNode(ctx context.Context, n Node, r NodeRun) error {
+	say := func(format string, a ...any) {
+		if r.Progress != nil {
+			fmt.Fprintf(r.Progress, "kubenode %s: %s\n", n.Name, fmt.Sprintf(format, a...))
+		}
+	}
+	if err := n.prepare(r); err != nil {
+		return err
+	}
+	say("mounts and configuration in place")
+	containerd, err := startLogged(filepath.Join(r.LogDir, n.Name+"-containerd.log"), r.Containerd,
+		"--config", n.ContainerdConfig())
+	if err != nil {
+		return fmt.Errorf("start containerd: %w", err)
+	}
+	procs := []*proc{containerd}
+	defer func() { stopAll(procs) }()
+	if err := waitContainerd(ctx, n, r.Ctr, containerd); err != nil {
+		return err
+	}
+	say("containerd up")
+	for _, img := range r.Images {
+		out, err := exec.CommandContext(ctx, r.Ctr, "--address", n.ContainerdSocket(), "-n", "k8s.io",
+			"images", "import", img.File).CombinedOutput()
+		if err != nil {
+			return fmt.Errorf("import %s from %s: %w: %s", img.Ref, img.File, err, out)
+		}
+	}
+	say("%d images imported", len(r.Images))
+	kubelet, err := startLogged(filepath.Join(r.LogDir, n.Name+"-kubelet.log"), r.Kubelet,
+		"--config", n.KubeletConfig(), "--kubeconfig", r.Kubeconfig, "--root-dir", n.KubeletRoot(),
+		"--hostname-override", n.Name, "--node-ip", n.PrimaryIP.String())
+	if err != nil {
+		return fmt.Errorf("start kubelet: %w", err)
+	}
+	procs = append(procs, kubelet)
+	say("kubelet started")
+	select {
+	case <-ctx.Done():
+		return nil
+	case <-containerd.done:
+		return fmt.Errorf("containerd exited (see its log in %s)", r.LogDir)
+	case <-kubelet.done:
+		return fmt.Errorf("kubelet exited (see its log in %s)", r.LogDir)
+	}
+}
+
+// prepare binds the node's directories, installs the loopback plugin and
+// writes containerd's and kubelet's configurations.
+func (n Node) prepare(r NodeRun) error {
+	for _, d := range []string{n.ContainerdRoot(), n.ContainerdState(), n.KubeletRoot()} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return fmt.Errorf("node %s: %w", n.Name, err)
+		}
+	}
+	for _, m := range n.Mounts() {
+		for _, d := range []string{m.Source, m.Target} {
+			if err := os.MkdirAll(d, 0o755); err != nil {
+				return fmt.Errorf("node %s: %w", n.Name, err)
+			}
+		}
+		if err := unix.Mount(m.Source, m.Target, "", unix.MS_BIND, ""); err != nil {
+			return fmt.Errorf("node %s: bind %s over %s: %w", n.Name, m.Source, m.Target, err)
+		}
+	}
+	lo, err := os.ReadFile(r.Loopback)
+	if err != nil {
+		return fmt.Errorf("node %s: the loopback CNI plugin (apt-get install containernetworking-plugins): %w", n.Name, err)
+	}
+	files := map[string][]byte{
+		"/opt/cni/bin/loopback": lo,
+		n.ContainerdConfig():    n.ContainerdTOML(),
+		n.KubeletConfig():       n.KubeletYAML(r.ClientCA),
+	}
+	for path, b := range files {
+		mode := os.FileMode(0o644)
+		if filepath.Dir(path) == "/opt/cni/bin" {
+			mode = 0o755
+		}
+		if err := os.WriteFile(path, b, mode); err != nil {
+			return fmt.Errorf("node %s: %w", n.Name, err)
+		}
+	}
+	return nil
+}
+
+// proc is a started child; done closes once it has exited.
+type proc struct {
+	cmd  *exec.Cmd
+	done chan struct{}
+}
+
+// startLogged starts bin with args, its output appended to logPath, killed
+// should this process die.
+func startLogged(logPath, bin string, args ...string) (*proc, error) {
+	f, err := os.OpenFile(logPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	cmd := exec.Command(bin, args...)
+	cmd.Stdout, cmd.Stderr = f, f
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	p := &proc{cmd: cmd, done: make(chan struct{})}
+	go func() { _ = cmd.Wait(); close(p.done) }()
+	return p, nil
+}
+
+// waitContainerd waits until containerd answers on its socket.
+func waitContainerd(ctx context.Context, n Node, ctr string, containerd *proc) error {
+	deadline := time.Now().Add(containerdWait)
+	for {
+		err := exec.CommandContext(ctx, ctr, "--address", n.ContainerdSocket(), "version").Run()
+		if err == nil {
+			return nil
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		select {
+		case <-containerd.done:
+			return errors.New("containerd exited at startup (see its log)")
+		default:
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("containerd not answering on %s within %s: %w", n.ContainerdSocket(), containerdWait, err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// stopAll stops the processes, last started first: SIGTERM, then SIGKILL
+// after nodeStopGrace.
+func stopAll(procs []*proc) {
+	for i := len(procs) - 1; i >= 0; i-- {
+		p := procs[i]
+		_ = p.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-p.done:
+		case <-time.After(nodeStopGrace):
+			_ = p.cmd.Process.Kill()
+			<-p.done
+		}
+	}
+}
