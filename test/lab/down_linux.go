@@ -7,6 +7,7 @@ import (
 	"os"
 	"sync"
 
+	"github.com/vpc-cni/vpc-cni/test/lab/kube"
 	"github.com/vpc-cni/vpc-cni/test/lab/netenv"
 )
 
@@ -40,6 +41,7 @@ func Down(ctx context.Context, prefix, stateDir string) error {
 		errs = append(errs, stopAll(ctx, pids)...)
 	}
 	removeContainerCgroups(stateDir)
+	kube.RemoveCreatedDirs(stateDir)
 	if err := netenv.DeleteAll(prefix); err != nil {
 		errs = append(errs, fmt.Errorf("lab down: %w", err))
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"net"
 	"os"
@@ -264,17 +265,24 @@ func (u *upRun) installChart(ctx context.Context, t k8sTools) error {
 	return nil
 }
 
-// chartDir finds charts/vpc-cni: beside the binary directory's parent (a
-// checkout), or in the working directory.
+// chartDir finds charts/vpc-cni in the working directory or one of its
+// parents (a checkout: make lab runs at its root, the tests below it).
 func chartDir() (string, error) {
-	for _, d := range []string{"charts/vpc-cni"} {
-		if abs, err := filepath.Abs(d); err == nil {
-			if _, err := os.Stat(filepath.Join(abs, "Chart.yaml")); err == nil {
-				return abs, nil
-			}
-		}
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
 	}
-	return "", errors.New("charts/vpc-cni not found: run the lab from the repository's root (make lab K8S=1)")
+	for {
+		c := filepath.Join(dir, "charts", "vpc-cni")
+		if _, err := os.Stat(filepath.Join(c, "Chart.yaml")); err == nil {
+			return c, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("charts/vpc-cni not found: run the lab in the repository (make lab K8S=1)")
+		}
+		dir = parent
+	}
 }
 
 // inFabric runs a command in the fabric namespace and returns its output.
@@ -313,4 +321,23 @@ func (u *upRun) waitNodesReady(ctx context.Context, l *Lab, client kubernetes.In
 	}
 	u.step("%s Ready (ipamd wrote the conflist)", plural(len(l.nodes), "node"))
 	return nil
+}
+
+// Kubectl runs kubectl as the admin of the real cluster of the lab with
+// this prefix and state directory ("" = /run/<prefix>), in the fabric
+// namespace (the only place the API server is reachable from), with the
+// caller's stdio: `sudo bin/lab kubectl get pods -o wide`.
+func Kubectl(ctx context.Context, prefix, stateDir string, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if stateDir == "" {
+		stateDir = DefaultStateDir(prefix)
+	}
+	kubeconfig := kube.AdminKubeconfig(stateDir)
+	if _, err := os.Stat(kubeconfig); err != nil {
+		return fmt.Errorf("no real cluster in %s (bring one up with make lab K8S=1): %w", stateDir, err)
+	}
+	kubectl := filepath.Join(k8sBinDir(), "kubectl")
+	cmd := exec.CommandContext(ctx, "ip", append([]string{"netns", "exec", netenv.FabricNS(prefix), kubectl,
+		"--kubeconfig", kubeconfig}, args...)...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdin, stdout, stderr
+	return cmd.Run()
 }

@@ -15,8 +15,10 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/vpc-cni/vpc-cni/ipamd/capacity"
 	"github.com/vpc-cni/vpc-cni/test/lab/kube"
 	"github.com/vpc-cni/vpc-cni/test/lab/netenv"
+	"github.com/vpc-cni/vpc-cni/test/lab/report"
 )
 
 // The real cluster's echo Deployment (K8S).
@@ -154,4 +156,54 @@ func echoPID(name string) (int, bool) {
 		}
 	}
 	return 0, false
+}
+
+// kubeReport is the real cluster's section of the report (nil for a
+// plain lab); what cannot be read is a note.
+func (l *Lab) kubeReport(ctx context.Context) (*report.Kubernetes, string) {
+	if !l.cfg.K8S {
+		return nil, ""
+	}
+	client, err := l.Kube()
+	if err != nil {
+		return nil, err.Error()
+	}
+	k := &report.Kubernetes{}
+	nodes, err := client.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, fmt.Sprintf("kubectl get nodes: %v", err)
+	}
+	for _, n := range nodes.Items {
+		kn := report.KubeNode{Name: n.Name, Pods: n.Status.Capacity.Pods().String()}
+		if q, ok := n.Status.Capacity[capacity.ResourcePodIPs]; ok {
+			kn.PodIPs = q.String()
+		}
+		for _, c := range n.Status.Conditions {
+			switch c.Type {
+			case corev1.NodeReady:
+				kn.Ready = string(c.Status)
+			case corev1.NodeNetworkUnavailable:
+				kn.Network = string(c.Status) + " " + c.Reason
+			case capacity.ConditionPodIPsAvailable:
+				kn.PodIPsAvailable, kn.Message = string(c.Status)+" "+c.Reason, c.Message
+			}
+		}
+		k.Nodes = append(k.Nodes, kn)
+	}
+	pods, err := client.CoreV1().Pods(metav1.NamespaceAll).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return k, fmt.Sprintf("kubectl get pods: %v", err)
+	}
+	for _, p := range pods.Items {
+		ready := 0
+		for _, cs := range p.Status.ContainerStatuses {
+			if cs.Ready {
+				ready++
+			}
+		}
+		k.Pods = append(k.Pods, report.KubePod{Namespace: p.Namespace, Name: p.Name,
+			Ready: report.ReadyOf(ready, len(p.Spec.Containers)), Status: string(p.Status.Phase),
+			IP: p.Status.PodIP, Node: p.Spec.NodeName})
+	}
+	return k, ""
 }

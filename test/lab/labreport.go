@@ -19,6 +19,11 @@ import (
 // ec2sim's ground truth); the timings. What could not be read is a note.
 func (l *Lab) Report(ctx context.Context) report.Report {
 	r := report.Report{Prefix: l.cfg.Prefix, Settings: l.cfg.settings()}
+	if l.cfg.K8S { // the pods are the echo Deployment's now
+		if _, err := l.SyncKubePods(ctx); err != nil {
+			r.Notes = append(r.Notes, err.Error())
+		}
+	}
 	st, err := l.SimState(ctx)
 	if err != nil {
 		r.Notes = append(r.Notes, err.Error())
@@ -33,6 +38,12 @@ func (l *Lab) Report(ctx context.Context) report.Report {
 	owner := eniOwners(st)
 	for _, p := range l.Pods() {
 		r.Pods = append(r.Pods, report.Pod{Name: p.Name, Node: nodeName(p.Node), IP: p.IP, ENI: owner(p.IP)})
+	}
+	if k, note := l.kubeReport(ctx); k != nil || note != "" {
+		r.Kubernetes = k
+		if note != "" {
+			r.Notes = append(r.Notes, note)
+		}
 	}
 	start := time.Now()
 	r.Checks = l.Checks(ctx)

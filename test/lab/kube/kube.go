@@ -76,6 +76,11 @@ func (n Node) ContainerdConfig() string { return filepath.Join(n.Dir, "container
 func (n Node) KubeletRoot() string      { return filepath.Join(n.Dir, "kubelet") }
 func (n Node) KubeletConfig() string    { return filepath.Join(n.Dir, "kubelet.yaml") }
 func (n Node) PluginLog() string        { return filepath.Join(n.Dir, "log-vpc-cni", "plugin.log") }
+func (n Node) CreatedDirsFile() string  { return filepath.Join(n.Dir, createdDirsName) }
+
+// createdDirsName lists the host directories a node created as mount
+// targets (/opt/cni/bin on a host without one), deepest first.
+const createdDirsName = "created-dirs"
 
 // Mount is a bind mount of the node's mount namespace: Source (on the
 // host, under the node's directory) over Target.

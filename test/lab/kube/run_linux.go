@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -99,14 +100,23 @@ func (n Node) prepare(r NodeRun) error {
 			return fmt.Errorf("node %s: %w", n.Name, err)
 		}
 	}
+	var created []string // on the host, for the teardown to remove
 	for _, m := range n.Mounts() {
-		for _, d := range []string{m.Source, m.Target} {
-			if err := os.MkdirAll(d, 0o755); err != nil {
-				return fmt.Errorf("node %s: %w", n.Name, err)
-			}
+		if err := os.MkdirAll(m.Source, 0o755); err != nil {
+			return fmt.Errorf("node %s: %w", n.Name, err)
+		}
+		made, err := mkdirAllRecord(m.Target)
+		created = append(created, made...)
+		if err != nil {
+			return fmt.Errorf("node %s: %w", n.Name, err)
 		}
 		if err := unix.Mount(m.Source, m.Target, "", unix.MS_BIND, ""); err != nil {
 			return fmt.Errorf("node %s: bind %s over %s: %w", n.Name, m.Source, m.Target, err)
+		}
+	}
+	if len(created) > 0 {
+		if err := os.WriteFile(n.CreatedDirsFile(), []byte(strings.Join(created, "\n")+"\n"), 0o644); err != nil {
+			return fmt.Errorf("node %s: %w", n.Name, err)
 		}
 	}
 	lo, err := os.ReadFile(r.Loopback)
@@ -134,6 +144,37 @@ func (n Node) prepare(r NodeRun) error {
 type proc struct {
 	cmd  *exec.Cmd
 	done chan struct{}
+}
+
+// mkdirAllRecord is os.MkdirAll that returns the directories it created,
+// deepest first.
+func mkdirAllRecord(dir string) ([]string, error) {
+	var missing []string
+	for d := filepath.Clean(dir); ; d = filepath.Dir(d) {
+		if _, err := os.Stat(d); err == nil || d == "/" {
+			break
+		}
+		missing = append(missing, d)
+	}
+	return missing, os.MkdirAll(dir, 0o755)
+}
+
+// RemoveCreatedDirs removes the host directories the nodes under stateDir
+// created as mount targets (CreatedDirsFile), each only if empty; the
+// nodes' processes must be gone.
+func RemoveCreatedDirs(stateDir string) {
+	files, _ := filepath.Glob(filepath.Join(stateDir, "node*", "k8s", createdDirsName))
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		for _, d := range strings.Fields(string(b)) {
+			if filepath.IsAbs(d) {
+				_ = os.Remove(d) // deepest first; never a directory with anything in it
+			}
+		}
+	}
 }
 
 // startLogged starts bin with args, its output appended to logPath, killed

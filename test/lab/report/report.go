@@ -26,6 +26,8 @@ type Report struct {
 	Pods     []Pod             `json:"pods"`
 	Checks   []echo.Check      `json:"checks"`
 	Timings  Timings           `json:"timings"`
+	// Kubernetes is the real cluster's view (K8S labs), nil otherwise.
+	Kubernetes *Kubernetes `json:"kubernetes,omitempty"`
 	// Notes are free lines worth the reader's attention (a node whose
 	// ipamd did not answer, a pod that failed to start).
 	Notes []string `json:"notes,omitempty"`
@@ -110,6 +112,7 @@ func Render(w io.Writer, r Report) error {
 	renderNodes(ew, r.Nodes)
 	renderENIs(ew, r.Nodes)
 	renderPods(ew, r.Pods)
+	renderKubernetes(ew, r.Kubernetes)
 	renderChecks(ew, r.Checks)
 	renderTimings(ew, r.Timings)
 	section(ew, "NOTES", len(r.Notes))

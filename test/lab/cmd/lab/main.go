@@ -10,6 +10,8 @@
 //	lab fabricd  the fabric's follower of ec2sim (the lab starts it)
 //	lab kubenode a real node's containerd and kubelet (the lab starts it
 //	             with LAB_K8S=1)
+//	lab kubectl  kubectl as the admin of the real cluster, e.g.
+//	             sudo bin/lab kubectl get pods -o wide
 //
 // Progress goes to stderr, the report to stdout. Every subcommand needs
 // root.
@@ -24,6 +26,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"os/exec"
 	"os/signal"
 	"syscall"
 
@@ -45,6 +48,7 @@ const usage = `usage: lab up | down | report | fabricd --prefix P --state-url UR
   report   check the running lab again and print its report
   fabricd  follow ec2sim's state into the fabric (started by up)
   kubenode a real node's containerd and kubelet (started by up with LAB_K8S=1)
+  kubectl  kubectl ARGS... as the admin of the real cluster (LAB_K8S=1)
 `
 
 // geteuid is os.Geteuid; tests replace it.
@@ -68,7 +72,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return exitOK
-	case "up", "down", "report", "fabricd", "kubenode":
+	case "up", "down", "report", "fabricd", "kubenode", "kubectl":
 	default:
 		fmt.Fprintf(stderr, "lab: unknown command %q\n%s", cmd, usage)
 		return exitUsage
@@ -90,6 +94,17 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return fabricd(ctx, rest, stderr)
 	case "kubenode":
 		return kubenode(ctx, rest, stdout, stderr)
+	case "kubectl":
+		prefix, dir := target(getenv)
+		if err := lab.Kubectl(ctx, prefix, dir, rest, os.Stdin, stdout, stderr); err != nil {
+			var exit *exec.ExitError
+			if errors.As(err, &exit) {
+				return exit.ExitCode()
+			}
+			fmt.Fprintf(stderr, "lab kubectl: %v\n", err)
+			return exitFailed
+		}
+		return exitOK
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "lab %s: %v\n", cmd, err)
