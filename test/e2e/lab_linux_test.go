@@ -33,6 +33,7 @@ type labSpec struct {
 	pods         int    // per node, made by Up
 	ipamdEnv     map[string]string
 	stateDir     string // "" = a new temporary directory
+	k8s          bool   // a real cluster (kubelet, containerd, the chart)
 }
 
 // testLab is a running lab and where it lives.
@@ -56,7 +57,7 @@ func startLab(t *testing.T, n int, spec labSpec) *testLab {
 	}
 	cfg := lab.Config{
 		Nodes: spec.nodes, InstanceType: spec.instanceType, PodsPerNode: spec.pods,
-		Prefix: prefix, StateDir: stateDir, BinDir: binDir, IpamdEnv: spec.ipamdEnv,
+		Prefix: prefix, StateDir: stateDir, BinDir: binDir, IpamdEnv: spec.ipamdEnv, K8S: spec.k8s,
 	}
 	if cfg.InstanceType == "" {
 		cfg.InstanceType = lab.DefaultInstanceType

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/vpc-cni/vpc-cni/internal/plugintest"
+	"github.com/vpc-cni/vpc-cni/test/lab"
 )
 
 // binDir holds the binaries TestMain built; empty when the tests skip.
@@ -76,7 +77,37 @@ func build(dir string) error {
 	if _, err := plugintest.BuildIn(dir); err != nil {
 		return err
 	}
+	linkImages(dir)
 	return nil
+}
+
+// linkImages links what the real cluster's labs (K8S) need beyond the
+// binaries into dir: the image archive and the lab images' static
+// binaries, which make test builds into the repository's bin/ (make image
+// lab-images) before the tests; a K8S test says what is missing.
+func linkImages(dir string) {
+	repoBin, err := filepath.Abs(filepath.Join("..", "..", "bin"))
+	if err != nil {
+		return
+	}
+	for _, name := range []string{"vpc-cni-image.tar", "lab-images"} {
+		if _, err := os.Stat(filepath.Join(repoBin, name)); err == nil {
+			_ = os.Symlink(filepath.Join(repoBin, name), filepath.Join(dir, name))
+		}
+	}
+}
+
+// needK8s skips a test of the real cluster when its tools or images are
+// missing, or fails it under CI=true (.ci/run installs and builds them).
+func needK8s(t *testing.T) {
+	t.Helper()
+	needLab(t)
+	if err := lab.K8sToolsMissing(binDir); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("%v (CI=true: .ci/run installs and builds them, make test builds the images)", err)
+		}
+		t.Skipf("%v; skipping the real cluster's test", err)
+	}
 }
 
 // needLab skips the test when the lab cannot run here.

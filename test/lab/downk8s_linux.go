@@ -84,13 +84,14 @@ var cgroupRoot = "/sys/fs/cgroup"
 // removeContainerCgroups removes the cgroups runc made for the lab's
 // containers (cgroupfs: <hierarchy>/k8s.io/<container id>), the ids being
 // the task directories of every node's containerd under stateDir; then
-// k8s.io itself where empty. The processes must be gone.
+// k8s.io itself where empty (runc leaves it after the last container).
+// Nothing for a plain lab. The processes must be gone.
 func removeContainerCgroups(stateDir string) {
+	if real, _ := filepath.Glob(filepath.Join(stateDir, "node*", "k8s")); len(real) == 0 {
+		return // not a real cluster's lab
+	}
 	tasks, _ := filepath.Glob(filepath.Join(stateDir, "node*", "k8s", "containerd", "state",
 		"io.containerd.runtime.v2.task", "k8s.io", "*"))
-	if len(tasks) == 0 {
-		return
-	}
 	hierarchies, _ := filepath.Glob(filepath.Join(cgroupRoot, "*", "k8s.io"))
 	for _, h := range hierarchies {
 		for _, t := range tasks {

@@ -91,6 +91,13 @@ func findK8sTools(binDir string) (k8sTools, error) {
 	return t, nil
 }
 
+// K8sToolsMissing says what a real cluster (K8S) lacks on this machine,
+// with binDir the lab's binaries; nil when it can run.
+func K8sToolsMissing(binDir string) error {
+	_, err := findK8sTools(binDir)
+	return err
+}
+
 // cacheDir is ${XDG_CACHE_HOME:-$HOME/.cache}/vpc-cni, where
 // scripts/k8s-tools.sh and test/chart/build-helm.sh put their builds.
 func cacheDir() string {
@@ -340,4 +347,31 @@ func Kubectl(ctx context.Context, prefix, stateDir string, args []string, stdin 
 		"--kubeconfig", kubeconfig}, args...)...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdin, stdout, stderr
 	return cmd.Run()
+}
+
+// HelmUninstall removes the chart's release (ipamd from every node), as a
+// user would with helm uninstall; the host's plugin, conflist and
+// /run/vpc-cni stay, as documented in docs/chart.md.
+func (l *Lab) HelmUninstall(ctx context.Context) error {
+	if !l.cfg.K8S {
+		return fmt.Errorf("lab %s runs no Kubernetes", l.cfg.Prefix)
+	}
+	ctx, cancel := context.WithTimeout(ctx, helmTimeout)
+	defer cancel()
+	out, err := l.cfg.inFabric(ctx, helmPath(), "--kubeconfig", kube.AdminKubeconfig(l.cfg.StateDir),
+		"uninstall", "vpc-cni", "--namespace", "kube-system", "--wait")
+	if err != nil {
+		return fmt.Errorf("helm uninstall: %w: %s", err, out)
+	}
+	return nil
+}
+
+// KubeNodeDir is the directory of node i's real node (K8S): its
+// run-vpc-cni/ holds ipamd's socket and checkpoint (ipam.json).
+func (l *Lab) KubeNodeDir(i int) (string, error) {
+	n, err := l.Node(i)
+	if err != nil {
+		return "", err
+	}
+	return kubeNode(n, 0).Dir, nil
 }
