@@ -6,13 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"time"
 
-	"github.com/containernetworking/plugins/pkg/ns"
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
+
+	"github.com/vpc-cni/vpc-cni/test/lab/netenv"
 )
 
 // pollEvery is how often the lab's waits look again.
@@ -21,16 +21,7 @@ const pollEvery = 50 * time.Millisecond
 // nsHTTPClient is an HTTP client whose connections are made inside the
 // namespace at nsPath (a socket stays in the namespace it was made in).
 func nsHTTPClient(nsPath string) *http.Client {
-	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
-		var c net.Conn
-		err := ns.WithNetNSPath(nsPath, func(ns.NetNS) error {
-			var err error
-			c, err = (&net.Dialer{}).DialContext(ctx, network, addr)
-			return err
-		})
-		return c, err
-	}
-	return &http.Client{Transport: &http.Transport{DialContext: dial, DisableKeepAlives: true}}
+	return &http.Client{Transport: &http.Transport{DialContext: netenv.DialIn(nsPath), DisableKeepAlives: true}}
 }
 
 // getJSON GETs url from inside the namespace and decodes the JSON answer

@@ -1,16 +1,15 @@
 package kube
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"maps"
-	"net"
 	"slices"
 
-	"github.com/containernetworking/plugins/pkg/ns"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/vpc-cni/vpc-cni/test/lab/netenv"
 )
 
 // Client is a client of the lab's API server as the admin, from the host:
@@ -21,15 +20,7 @@ func Client(kubeconfig, fabricNS string) (kubernetes.Interface, error) {
 	if err != nil {
 		return nil, fmt.Errorf("kubeconfig %s: %w", kubeconfig, err)
 	}
-	cfg.Dial = func(ctx context.Context, network, addr string) (net.Conn, error) {
-		var c net.Conn
-		err := ns.WithNetNSPath(fabricNS, func(ns.NetNS) error {
-			var err error
-			c, err = (&net.Dialer{}).DialContext(ctx, network, addr)
-			return err
-		})
-		return c, err
-	}
+	cfg.Dial = netenv.DialIn(fabricNS)
 	cfg.QPS, cfg.Burst = 50, 100
 	c, err := kubernetes.NewForConfig(cfg)
 	if err != nil {

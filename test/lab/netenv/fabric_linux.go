@@ -1,10 +1,13 @@
 package netenv
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/netip"
 
+	"github.com/containernetworking/plugins/pkg/ns"
 	"github.com/vishvananda/netlink"
 )
 
@@ -170,4 +173,19 @@ func AddFabricAddr(prefix string, a netip.Addr) error {
 		return fmt.Errorf("fabric service address %s: %w", a, err)
 	}
 	return nil
+}
+
+// DialIn is a dialer whose connections are made inside the network
+// namespace at nsPath (a socket stays in the namespace it was made in):
+// the host reaches the lab's services (ec2sim, the API server) with it.
+func DialIn(nsPath string) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		var c net.Conn
+		err := ns.WithNetNSPath(nsPath, func(ns.NetNS) error {
+			var err error
+			c, err = (&net.Dialer{}).DialContext(ctx, network, addr)
+			return err
+		})
+		return c, err
+	}
 }

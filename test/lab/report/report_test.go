@@ -163,3 +163,28 @@ func TestRenderWriteError(t *testing.T) {
 		}
 	}
 }
+
+// TestRenderKubernetes: a real cluster's nodes and pods, as kubectl shows
+// them, appear before the checks; a plain lab has no such section.
+func TestRenderKubernetes(t *testing.T) {
+	r := Report{Prefix: "vpclab", Kubernetes: &Kubernetes{
+		Nodes: []KubeNode{{Name: "node1", Ready: "True", Pods: "29", PodIPs: "27", Network: "False VpcCniIsUp",
+			PodIPsAvailable: "True WarmPoolReady", Message: "pool can serve pods: 3 assigned / 6 available / 27 capacity"}},
+		Pods: []KubePod{{Namespace: "default", Name: "echo-1", Ready: ReadyOf(1, 1), Status: "Running", IP: "198.18.3.9", Node: "node1"}},
+	}}
+	var b strings.Builder
+	if err := Render(&b, r); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	for _, want := range []string{"KUBERNETES NODES (1)", "VPC-CNI.IO/POD-IPS", "27", "True WarmPoolReady",
+		"3 assigned / 6 available / 27 capacity", "KUBERNETES PODS (1)", "echo-1", "1/1", "198.18.3.9"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the report lacks %q:\n%s", want, out)
+		}
+	}
+	b.Reset()
+	if err := Render(&b, Report{Prefix: "vpclab"}); err != nil || strings.Contains(b.String(), "KUBERNETES") {
+		t.Errorf("a plain lab's report has a Kubernetes section:\n%s", b.String())
+	}
+}
