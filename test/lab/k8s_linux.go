@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -140,6 +141,9 @@ func (u *upRun) kubeCluster(ctx context.Context, l *Lab) error {
 		l.nodes[k].Socket = filepath.Join(kubeNode(l.nodes[k], 0).Dir, "run-vpc-cni", "ipamd.sock")
 	}
 	if err := u.kubeNodes(l, u.tools); err != nil {
+		return err
+	}
+	if err := u.waitNodesWithoutNetwork(ctx, l, client); err != nil {
 		return err
 	}
 	if err := u.installChart(ctx, u.tools); err != nil {
@@ -296,6 +300,40 @@ func chartDir() (string, error) {
 func (c Config) inFabric(ctx context.Context, argv ...string) ([]byte, error) {
 	cmd := exec.CommandContext(ctx, "ip", append([]string{"netns", "exec", netenv.FabricNS(c.Prefix)}, argv...)...)
 	return cmd.CombinedOutput()
+}
+
+// waitNodesWithoutNetwork waits until kubelet registered every node, and
+// checks that each is NotReady because the runtime has no network
+// configuration yet: before ipamd runs, no pod may land on a node.
+func (u *upRun) waitNodesWithoutNetwork(ctx context.Context, l *Lab, client kubernetes.Interface) error {
+	for _, n := range l.nodes {
+		var why string
+		err := waitFor(ctx, nodeReadyWait, n.Name+" registered by its kubelet", func() (bool, error) {
+			if _, ok := u.cfg.readPid(procKubenode(n.Index)); !ok {
+				return false, u.cfg.exited(procKubenode(n.Index))
+			}
+			node, err := client.CoreV1().Nodes().Get(ctx, n.Name, metav1.GetOptions{})
+			if err != nil {
+				return false, nil
+			}
+			for _, c := range node.Status.Conditions {
+				if c.Type != corev1.NodeReady {
+					continue
+				}
+				if c.Status == corev1.ConditionTrue {
+					return false, fmt.Errorf("%s is Ready before ipamd wrote a conflist: pods could land on it unaddressed", n.Name)
+				}
+				why = c.Message
+				return strings.Contains(why, "network"), nil
+			}
+			return false, nil
+		})
+		if err != nil {
+			return err
+		}
+		u.step("%s registered, NotReady until ipamd: %s", n.Name, why)
+	}
+	return nil
 }
 
 // waitNodesReady waits until every node is Ready: kubelet registered and
