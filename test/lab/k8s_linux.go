@@ -222,10 +222,14 @@ func (u *upRun) kubeNodes(l *Lab, t k8sTools) error {
 		}
 		imagesArg += img.Ref + "=" + img.File
 	}
-	limits, _ := cloud.BuiltinInstanceType(u.cfg.InstanceType)
-	mp, err := maxpods.Compute(limits, maxpods.Options{PrefixDelegation: u.cfg.IpamdEnv["ENABLE_PREFIX_DELEGATION"] == "true"})
+	ic, err := u.cfg.ipamdConfig()
 	if err != nil {
 		return err
+	}
+	limits, _ := cloud.BuiltinInstanceType(u.cfg.InstanceType)
+	mp, err := maxpods.Compute(limits, maxpods.Options{PrefixDelegation: ic.PrefixDelegation, MaxENI: ic.MaxENI})
+	if err != nil {
+		return fmt.Errorf("kubelet's max pods: %w", err)
 	}
 	for _, n := range l.nodes {
 		_, err := u.cfg.start(process{
