@@ -138,12 +138,15 @@ proto-check: proto-tools
 	echo "proto: generated Go is up to date"
 
 # image: the container image as a tarball, without a Docker daemon: the
-# static binaries (CGO off) on an empty base, ipamd the entrypoint, tagged
+# static binaries (CGO off; with the CNI loopback plugin of
+# containernetworking/plugins, the version go.mod pins) on an empty base,
+# ipamd the entrypoint, tagged
 # as the chart's default image (scripts/image; ctr -n k8s.io images import
 # or docker load reads it).
 .PHONY: image
 IMAGE_BIN := $(BIN)/image
 image:
-	CGO_ENABLED=0 $(GO) build -o $(IMAGE_BIN)/ ./ipamd ./scripts/image/vpc-cni-node
+	CGO_ENABLED=0 $(GO) build -o $(IMAGE_BIN)/ ./ipamd ./scripts/image/vpc-cni-node \
+		github.com/containernetworking/plugins/plugins/main/loopback
 	$(CNI_BUILD) -o $(IMAGE_BIN)/vpc-cni ./cni
 	$(GO) run ./scripts/image --bin $(IMAGE_BIN) --out $(BIN)/vpc-cni-image.tar

@@ -46,7 +46,7 @@ const (
 // k8sTools are the binaries the real cluster runs, found at Up.
 type k8sTools struct {
 	etcd, apiserver, scheduler, controllerManager, kubelet, kubectl, helm string
-	containerd, ctr, runc, loopback                                       string
+	containerd, ctr, runc                                                 string
 }
 
 // findK8sTools finds every binary of the real cluster; the error lists
@@ -79,7 +79,6 @@ func findK8sTools(binDir string) (k8sTools, error) {
 	look(&t.containerd, "containerd", "apt-get install containerd")
 	look(&t.ctr, "ctr", "apt-get install containerd")
 	look(&t.runc, "runc", "apt-get install runc")
-	look(&t.loopback, "loopback CNI plugin", "apt-get install containernetworking-plugins", "/usr/lib/cni/loopback")
 	for _, f := range []string{filepath.Join(binDir, "vpc-cni-image.tar"),
 		filepath.Join(kube.ImageBinDir(binDir), "labpause"), filepath.Join(kube.ImageBinDir(binDir), "labecho")} {
 		if _, err := os.Stat(f); err != nil {
@@ -239,7 +238,7 @@ func (u *upRun) kubeNodes(l *Lab, t k8sTools) error {
 				"--max-pods", strconv.Itoa(mp.MaxPods), "--kubeconfig", kube.AdminKubeconfig(u.cfg.StateDir),
 				"--client-ca", filepath.Join(kube.ClusterDir(u.cfg.StateDir), "pki", "ca.crt"),
 				"--images", imagesArg, "--log-dir", filepath.Join(u.cfg.StateDir, logsDir),
-				"--containerd", t.containerd, "--ctr", t.ctr, "--kubelet", t.kubelet, "--loopback", t.loopback},
+				"--containerd", t.containerd, "--ctr", t.ctr, "--kubelet", t.kubelet},
 		})
 		if err != nil {
 			return err

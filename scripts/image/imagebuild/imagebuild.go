@@ -37,8 +37,11 @@ const BinDir = "/bin"
 // Entrypoint is the image's entrypoint.
 var Entrypoint = []string{BinDir + "/ipamd"}
 
-// Binaries the image must carry, by their name in BinDir.
-var Binaries = []string{"ipamd", "vpc-cni", "vpc-cni-node"}
+// Binaries the image must carry, by their name in BinDir: the daemon, the
+// plugin, the chart's helper, and the CNI loopback plugin
+// (containernetworking/plugins), which containerd needs for every sandbox
+// and the init container installs where the node has none.
+var Binaries = []string{"ipamd", "vpc-cni", "vpc-cni-node", "loopback"}
 
 // CABundlePath is where the image carries the CA certificates ipamd's
 // HTTPS client (EC2, instance metadata) reads.

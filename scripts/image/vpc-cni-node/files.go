@@ -2,13 +2,58 @@ package main
 
 import (
 	"bytes"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/vpc-cni/vpc-cni/cni/conflist"
 )
+
+// ifMissing is a repeated --if-missing flag.
+type ifMissing []string
+
+func (m *ifMissing) String() string     { return strings.Join(*m, ",") }
+func (m *ifMissing) Set(v string) error { *m = append(*m, v); return nil }
+
+// installPlugins is install-plugin: [--if-missing FROM]... FROM... DIR.
+// Each FROM is installed (replacing the old one); each --if-missing one
+// only when DIR has no file of its name, so a node's own copy (of the
+// loopback plugin, from its image) is left alone.
+func installPlugins(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("install-plugin", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var optional ifMissing
+	fs.Var(&optional, "if-missing", "a plugin binary to install only when DIR has none of its name (repeatable)")
+	if err := fs.Parse(args); err != nil {
+		return usageError{err}
+	}
+	if fs.NArg() < 2 {
+		return usageError{errors.New("install-plugin: want FROM... DIR")}
+	}
+	rest := fs.Args()
+	dir, from := rest[len(rest)-1], rest[:len(rest)-1]
+	for _, f := range from {
+		if err := installPlugin(f, dir); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "installed %s into %s\n", f, dir)
+	}
+	for _, f := range optional {
+		if _, err := os.Lstat(filepath.Join(dir, filepath.Base(f))); err == nil {
+			fmt.Fprintf(stdout, "kept the node's %s in %s\n", filepath.Base(f), dir)
+			continue
+		}
+		if err := installPlugin(f, dir); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "installed %s into %s (the node had none)\n", f, dir)
+	}
+	return nil
+}
 
 // installPlugin copies the binary from into dir under its own name,
 // atomically (a runtime running the old plugin meanwhile sees the old file

@@ -1,7 +1,10 @@
 // Command vpc-cni-node is the chart's helper inside the vpc-cni image,
 // which has no shell:
 //
-//	vpc-cni-node install-plugin FROM DIR   copy the plugin binary FROM into DIR (the init container)
+//	vpc-cni-node install-plugin [--if-missing F]... FROM... DIR
+//	                                       copy each plugin binary FROM into DIR, and each F only
+//	                                       where DIR has none of that name (the init container: vpc-cni,
+//	                                       and the loopback plugin every sandbox needs if the node lacks it)
 //	vpc-cni-node sysctl NAME=VALUE...      write each sysctl (privileged init container); a
 //	                                       missing one (an interface this node lacks) is skipped
 //	vpc-cni-node alive                     exit 0 when ipamd's gRPC health service answers at all (liveness)
@@ -39,7 +42,7 @@ const (
 // longer.
 const probeTimeout = 4 * time.Second
 
-const usage = `usage: vpc-cni-node install-plugin FROM DIR
+const usage = `usage: vpc-cni-node install-plugin [--if-missing FROM]... FROM... DIR
        vpc-cni-node sysctl NAME=VALUE...
        vpc-cni-node alive
        vpc-cni-node ready [--conflist-dir DIR] [--cni-version V]
@@ -57,14 +60,7 @@ func run(args, environ []string, stdout, stderr io.Writer) int {
 	var err error
 	switch args[0] {
 	case "install-plugin":
-		if len(args) != 3 {
-			fmt.Fprint(stderr, usage)
-			return exitUsage
-		}
-		err = installPlugin(args[1], args[2])
-		if err == nil {
-			fmt.Fprintf(stdout, "installed %s into %s\n", args[1], args[2])
-		}
+		err = installPlugins(args[1:], stdout, stderr)
 	case "sysctl":
 		err = setSysctls(procSys, args[1:], stdout)
 	case "alive", "ready":

@@ -125,8 +125,35 @@ func TestInstallPlugin(t *testing.T) {
 	}
 }
 
+// TestInstallIfMissing: the loopback plugin is installed where the node
+// has none, and a node's own is kept; vpc-cni is always replaced.
+func TestInstallIfMissing(t *testing.T) {
+	srcDir := t.TempDir()
+	for name, body := range map[string]string{"vpc-cni": "ours", "loopback": "our loopback"} {
+		if err := os.WriteFile(filepath.Join(srcDir, name), []byte(body), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	args := []string{"install-plugin", "--if-missing", filepath.Join(srcDir, "loopback"), filepath.Join(srcDir, "vpc-cni")}
+	bare, withOwn := t.TempDir(), t.TempDir()
+	if err := os.WriteFile(filepath.Join(withOwn, "loopback"), []byte("the node's"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for dir, wantLoopback := range map[string]string{bare: "our loopback", withOwn: "the node's"} {
+		if code, _, e := runArgs(nil, append(args, dir)...); code != exitOK {
+			t.Fatalf("install-plugin into %s: exit %d, %s", dir, code, e)
+		}
+		if b, _ := os.ReadFile(filepath.Join(dir, "loopback")); string(b) != wantLoopback {
+			t.Errorf("loopback = %q, want %q", b, wantLoopback)
+		}
+		if b, _ := os.ReadFile(filepath.Join(dir, "vpc-cni")); string(b) != "ours" {
+			t.Errorf("vpc-cni = %q, want ours", b)
+		}
+	}
+}
+
 func TestUsage(t *testing.T) {
-	for _, args := range [][]string{nil, {"bogus"}, {"install-plugin", "x"}, {"alive", "--conflist-dir", "/x"}, {"ready", "extra"}} {
+	for _, args := range [][]string{nil, {"bogus"}, {"install-plugin", "x"}, {"install-plugin", "--if-missing", "/l", "x"}, {"alive", "--conflist-dir", "/x"}, {"ready", "extra"}} {
 		if code, _, _ := runArgs(nil, args...); code != exitUsage {
 			t.Errorf("%q: exit %d, want %d", args, code, exitUsage)
 		}

@@ -18,10 +18,6 @@ import (
 // NodeRun is what RunNode needs besides the node's layout.
 type NodeRun struct {
 	Containerd, Ctr, Kubelet string // binaries
-	// Loopback is the CNI loopback plugin every sandbox needs (Debian's
-	// containernetworking-plugins), copied into the node's CNI bin
-	// directory as a node image would carry it.
-	Loopback string
 	// Kubeconfig is kubelet's; ClientCA verifies clients of its API.
 	Kubeconfig, ClientCA string
 	Images               []Image
@@ -43,7 +39,7 @@ const (
 // own whose mounts do not propagate back (unshare --mount --propagation
 // slave): there it binds the node's directories over the fixed paths
 // (Mounts; a missing target directory is created on the host, empty),
-// installs the loopback plugin, writes the configurations, starts
+// writes the configurations, starts
 // containerd, imports the images, then starts kubelet.
 func RunNode(ctx context.Context, n Node, r NodeRun) error {
 	say := func(format string, a ...any) {
@@ -92,8 +88,7 @@ func RunNode(ctx context.Context, n Node, r NodeRun) error {
 	}
 }
 
-// prepare binds the node's directories, installs the loopback plugin and
-// writes containerd's and kubelet's configurations.
+// prepare binds the node's directories and writes containerd's and kubelet's configurations.
 func (n Node) prepare(r NodeRun) error {
 	for _, d := range []string{n.ContainerdRoot(), n.ContainerdState(), n.KubeletRoot()} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
@@ -119,21 +114,12 @@ func (n Node) prepare(r NodeRun) error {
 			return fmt.Errorf("node %s: %w", n.Name, err)
 		}
 	}
-	lo, err := os.ReadFile(r.Loopback)
-	if err != nil {
-		return fmt.Errorf("node %s: the loopback CNI plugin (apt-get install containernetworking-plugins): %w", n.Name, err)
-	}
 	files := map[string][]byte{
-		"/opt/cni/bin/loopback": lo,
-		n.ContainerdConfig():    n.ContainerdTOML(),
-		n.KubeletConfig():       n.KubeletYAML(r.ClientCA),
+		n.ContainerdConfig(): n.ContainerdTOML(),
+		n.KubeletConfig():    n.KubeletYAML(r.ClientCA),
 	}
 	for path, b := range files {
-		mode := os.FileMode(0o644)
-		if filepath.Dir(path) == "/opt/cni/bin" {
-			mode = 0o755
-		}
-		if err := os.WriteFile(path, b, mode); err != nil {
+		if err := os.WriteFile(path, b, 0o644); err != nil {
 			return fmt.Errorf("node %s: %w", n.Name, err)
 		}
 	}

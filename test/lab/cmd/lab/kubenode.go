@@ -31,7 +31,6 @@ func kubenode(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fs.StringVar(&r.Containerd, "containerd", "containerd", "containerd")
 	fs.StringVar(&r.Ctr, "ctr", "ctr", "ctr")
 	fs.StringVar(&r.Kubelet, "kubelet", "", "kubelet (required)")
-	fs.StringVar(&r.Loopback, "loopback", "/usr/lib/cni/loopback", "the loopback CNI plugin")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitOK
