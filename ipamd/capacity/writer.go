@@ -10,8 +10,11 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/cache"
 	"k8s.io/utils/clock"
 )
 
@@ -91,6 +94,7 @@ type Writer struct {
 	failures  int
 	event     *corev1.Event // due but not created yet
 	writes    int
+	drifted   bool // the node no longer shows what was written (Drifted)
 }
 
 // NewWriter returns a Writer; call Run to start it.
@@ -133,6 +137,59 @@ func (w *Writer) Update(s State) {
 	case w.kick <- struct{}{}:
 	default:
 	}
+}
+
+// Drifted takes the Node as the API server has it now (WatchNode calls it
+// on every change): when it no longer shows the state written (kubelet,
+// registering again after a restart, zeroes extended resources; someone
+// edited the status), the state is written again as a change is, within
+// MinInterval, not at the next resync.
+func (w *Writer) Drifted(node *corev1.Node) {
+	if node == nil || node.Name != w.o.NodeName {
+		return
+	}
+	w.mu.Lock()
+	if !w.wrote || w.drifted {
+		w.mu.Unlock()
+		return
+	}
+	patch, err := PatchFor(node, w.written, w.o.Clock.Now())
+	if err != nil || patch == nil {
+		w.mu.Unlock()
+		return
+	}
+	w.drifted = true
+	if w.changedAt.IsZero() {
+		w.changedAt = w.o.Clock.Now()
+	}
+	w.mu.Unlock()
+	select {
+	case w.kick <- struct{}{}:
+	default:
+	}
+}
+
+// WatchNode watches the Node (a field selector on its name) until ctx
+// ends and passes each version to Drifted. A watch that fails is retried
+// by client-go in the background.
+func (w *Writer) WatchNode(ctx context.Context) {
+	f := informers.NewSharedInformerFactoryWithOptions(w.o.Client, 0, informers.WithTweakListOptions(
+		func(lo *metav1.ListOptions) {
+			lo.FieldSelector = fields.OneTermEqualSelector("metadata.name", w.o.NodeName).String()
+		}))
+	inf := f.Core().V1().Nodes().Informer()
+	_, _ = inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(obj any) { w.Drifted(asNode(obj)) },
+		UpdateFunc: func(_, obj any) { w.Drifted(asNode(obj)) },
+	})
+	f.Start(ctx.Done())
+	<-ctx.Done()
+	f.Shutdown()
+}
+
+func asNode(obj any) *corev1.Node {
+	n, _ := obj.(*corev1.Node)
+	return n
 }
 
 // Writes is the number of successful Node status patches so far.
@@ -178,7 +235,7 @@ func (w *Writer) next(now time.Time) (time.Duration, bool) {
 	if !w.has {
 		return 0, false
 	}
-	if w.wrote && w.latest == w.written && w.event == nil {
+	if w.wrote && w.latest == w.written && w.event == nil && !w.drifted {
 		if w.o.Resync < 0 {
 			return 0, false
 		}
@@ -187,7 +244,7 @@ func (w *Writer) next(now time.Time) (time.Duration, bool) {
 	due := w.changedAt.Add(w.o.Debounce)
 	if !w.lastTry.IsZero() {
 		gap := w.o.MinInterval
-		if w.wrote && w.event == nil && figuresOnly(w.latest, w.written) {
+		if w.wrote && w.event == nil && !w.drifted && figuresOnly(w.latest, w.written) {
 			gap = max(gap, w.o.FiguresEvery)
 		}
 		due = later(due, w.lastTry.Add(gap))
@@ -239,7 +296,7 @@ func (w *Writer) attempt(ctx context.Context) {
 		w.o.Log.Info("node status written after failures", logKeyNode, w.o.NodeName)
 	}
 	w.failures, w.retryAt = 0, time.Time{}
-	w.written, w.wrote = s, true
+	w.written, w.wrote, w.drifted = s, true, false
 	w.changedAt = time.Time{}
 	if w.latest != s {
 		w.changedAt = now

@@ -23,7 +23,8 @@ var ErrNoNodeName = errors.New("a Kubernetes client configuration was found (KUB
 	"(the chart sets it from spec.nodeName)")
 
 // startKubernetes runs, in g, the capacity writer, its following of the
-// pool, and the pod GC, when the daemon has a Kubernetes client.
+// pool and its watch of the Node (to restore what kubelet or someone else
+// overwrote), and the pod GC, when the daemon has a Kubernetes client.
 func (d *daemon) startKubernetes(ctx context.Context, g *group) error {
 	client := d.deps.Kubernetes
 	if client == nil {
@@ -44,6 +45,7 @@ func (d *daemon) startKubernetes(ctx context.Context, g *group) error {
 		Log: d.log.With(logKeyComponent, "podgc"),
 	})
 	g.run(func() error { w.Run(ctx); return nil })
+	g.run(func() error { w.WatchNode(ctx); return nil })
 	g.run(func() error { w.Follow(ctx, d.podIPs, read, 0); return nil })
 	g.run(func() error { return gc.Run(ctx) })
 	d.log.Info("reporting to the Kubernetes node and collecting the addresses of deleted pods",

@@ -12,6 +12,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
 
@@ -38,6 +39,37 @@ func TestIpamdOnAPIServer(t *testing.T) {
 	t.Run("subnet exhausted", func(t *testing.T) { t.Parallel(); testSubnetExhausted(t, c) })
 	t.Run("churn", func(t *testing.T) { t.Parallel(); testChurn(t, c) })
 	t.Run("pod GC", func(t *testing.T) { t.Parallel(); testPodGC(t, c) })
+	t.Run("status overwritten", func(t *testing.T) { t.Parallel(); testOverwritten(t, c) })
+}
+
+// testOverwritten: vpc-cni.io/pod-ips removed from the Node's status
+// behind ipamd's back (as kubelet does to extended resources when it
+// registers again) is restored from ipamd's watch of the Node, well before
+// its 5-minute read-back.
+func testOverwritten(t *testing.T, c *k8s.Cluster) {
+	n := startOnNode(t, c, "node-overwritten", nil, daemon.Tuning{})
+	n.waitFor(t, "ipamd up", up)
+	ctx, cancel := context.WithTimeout(context.Background(), ipamdWait)
+	defer cancel()
+	patch := []byte(`{"status":{"capacity":{"vpc-cni.io/pod-ips":null},"allocatable":{"vpc-cni.io/pod-ips":null}}}`)
+	if _, err := c.Client().CoreV1().Nodes().Patch(ctx, n.name, types.StrategicMergePatchType, patch,
+		metav1.PatchOptions{}, "status"); err != nil {
+		t.Fatalf("remove pod-ips: %v", err)
+	}
+	if _, ok := n.get(t).Status.Capacity[capacity.ResourcePodIPs]; ok {
+		t.Fatal("the patch did not remove vpc-cni.io/pod-ips")
+	}
+	start := time.Now()
+	n.waitFor(t, "vpc-cni.io/pod-ips restored", func(node *corev1.Node) bool {
+		_, ok := node.Status.Capacity[capacity.ResourcePodIPs]
+		return ok
+	})
+	// A change is written within MinInterval (5 s) of the last write; the
+	// bound leaves room for a loaded machine and stays far below both the
+	// figures' 30 s and the 5-minute read-back.
+	if since := time.Since(start); since >= 20*time.Second {
+		t.Errorf("restored after %s: not as a change is, within about %s", since, capacity.DefaultMinInterval)
+	}
 }
 
 // kubeNode is one ipamd on its Node.
