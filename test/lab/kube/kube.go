@@ -104,7 +104,7 @@ func (n Node) Mounts() []Mount {
 	}
 }
 
-// ConfigFor is the node's containerd configuration: its own root, state
+// ContainerdTOML is the node's containerd configuration: its own root, state
 // and sockets; the CRI with the lab's pause image, oom_score_adj
 // restricted (this machine refuses a negative one) and the CNI
 // directories at their usual paths (the node's own, in its mount

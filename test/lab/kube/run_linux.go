@@ -39,8 +39,8 @@ const (
 // own whose mounts do not propagate back (unshare --mount --propagation
 // slave): there it binds the node's directories over the fixed paths
 // (Mounts; a missing target directory is created on the host, empty),
-// writes the configurations, starts
-// containerd, imports the images, then starts kubelet.
+// writes the configurations, starts containerd, imports the images, then
+// starts kubelet.
 func RunNode(ctx context.Context, n Node, r NodeRun) error {
 	say := func(format string, a ...any) {
 		if r.Progress != nil {
@@ -88,7 +88,8 @@ func RunNode(ctx context.Context, n Node, r NodeRun) error {
 	}
 }
 
-// prepare binds the node's directories and writes containerd's and kubelet's configurations.
+// prepare binds the node's directories and writes containerd's and
+// kubelet's configurations.
 func (n Node) prepare(r NodeRun) error {
 	for _, d := range []string{n.ContainerdRoot(), n.ContainerdState(), n.KubeletRoot()} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
