@@ -15,16 +15,14 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	"sigs.k8s.io/yaml"
 
+	"github.com/vpc-cni/vpc-cni/internal/toolcache"
 	"github.com/vpc-cni/vpc-cni/ipamd/config"
 	"github.com/vpc-cni/vpc-cni/scripts/image/imagebuild"
 )
 
 var update = flag.Bool("update", false, "rewrite the generated env block of values.yaml")
 
-const (
-	chartDir    = "../../charts/vpc-cni"
-	helmVersion = "v3.17.4" // as build-helm.sh builds
-)
+const chartDir = "../../charts/vpc-cni"
 
 func TestValuesHaveEveryVariable(t *testing.T) {
 	path := filepath.Join(chartDir, "values.yaml")
@@ -89,15 +87,7 @@ func TestDefaultImageIsMakeImages(t *testing.T) {
 // is not built.
 func helm(t *testing.T) string {
 	t.Helper()
-	p := os.Getenv("HELM")
-	if p == "" {
-		cache := os.Getenv("XDG_CACHE_HOME")
-		if cache == "" {
-			home, _ := os.UserHomeDir()
-			cache = filepath.Join(home, ".cache")
-		}
-		p = filepath.Join(cache, "vpc-cni", "helm-"+helmVersion, "helm")
-	}
+	p := toolcache.Helm()
 	if _, err := os.Stat(p); err != nil {
 		msg := "no helm at " + p + ": build it with test/chart/build-helm.sh (.ci/run does)"
 		if os.Getenv("CI") == "true" {

@@ -25,11 +25,12 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/vpc-cni/vpc-cni/internal/k8spki"
+	"github.com/vpc-cni/vpc-cni/internal/toolcache"
 )
 
 // Version is the Kubernetes release the harness runs, the one
 // scripts/k8s-tools.sh builds.
-const Version = "v1.32.13"
+const Version = toolcache.K8sVersion
 
 // startTimeout bounds how long Start waits for etcd and kube-apiserver to
 // become ready: generous, the machine is shared.
@@ -162,17 +163,7 @@ type binaries struct{ etcd, apiserver string }
 
 // BinDir is where scripts/k8s-tools.sh puts kube-apiserver and kubectl:
 // $K8S_TOOLS_DIR/bin, else ${XDG_CACHE_HOME:-$HOME/.cache}/vpc-cni/k8s-<Version>/bin.
-func BinDir() string {
-	if d := os.Getenv("K8S_TOOLS_DIR"); d != "" {
-		return filepath.Join(d, "bin")
-	}
-	cache := os.Getenv("XDG_CACHE_HOME")
-	if cache == "" {
-		home, _ := os.UserHomeDir()
-		cache = filepath.Join(home, ".cache")
-	}
-	return filepath.Join(cache, "vpc-cni", "k8s-"+Version, "bin")
-}
+func BinDir() string { return toolcache.K8sBinDir() }
 
 // findBinaries finds etcd on PATH (or /usr/bin) and kube-apiserver in
 // BinDir; the error says how to install what is missing.

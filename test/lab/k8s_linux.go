@@ -21,6 +21,7 @@ import (
 
 	"github.com/vpc-cni/vpc-cni/cloud"
 	"github.com/vpc-cni/vpc-cni/internal/k8spki"
+	"github.com/vpc-cni/vpc-cni/internal/toolcache"
 	"github.com/vpc-cni/vpc-cni/ipamd/maxpods"
 	"github.com/vpc-cni/vpc-cni/test/lab/kube"
 	"github.com/vpc-cni/vpc-cni/test/lab/netenv"
@@ -67,14 +68,14 @@ func findK8sTools(binDir string) (k8sTools, error) {
 		}
 		errs = append(errs, fmt.Errorf("no %s (%s)", name, hint))
 	}
-	k8s := func(name string) string { return filepath.Join(k8sBinDir(), name) }
+	k8s := func(name string) string { return filepath.Join(toolcache.K8sBinDir(), name) }
 	const build = "make lab K8S=1 builds it with scripts/k8s-tools.sh"
 	look(&t.apiserver, "kube-apiserver", build, k8s("kube-apiserver"))
 	look(&t.scheduler, "kube-scheduler", build, k8s("kube-scheduler"))
 	look(&t.controllerManager, "kube-controller-manager", build, k8s("kube-controller-manager"))
 	look(&t.kubelet, "kubelet", build, k8s("kubelet"))
 	look(&t.kubectl, "kubectl", build, k8s("kubectl"))
-	look(&t.helm, "helm", "make lab K8S=1 builds it with test/chart/build-helm.sh", helmPath())
+	look(&t.helm, "helm", "make lab K8S=1 builds it with test/chart/build-helm.sh", toolcache.Helm())
 	look(&t.etcd, "etcd", "apt-get install etcd-server")
 	look(&t.containerd, "containerd", "apt-get install containerd")
 	look(&t.ctr, "ctr", "apt-get install containerd")
@@ -96,34 +97,6 @@ func findK8sTools(binDir string) (k8sTools, error) {
 func K8sToolsMissing(binDir string) error {
 	_, err := findK8sTools(binDir)
 	return err
-}
-
-// cacheDir is ${XDG_CACHE_HOME:-$HOME/.cache}/vpc-cni, where
-// scripts/k8s-tools.sh and test/chart/build-helm.sh put their builds.
-func cacheDir() string {
-	c := os.Getenv("XDG_CACHE_HOME")
-	if c == "" {
-		home, _ := os.UserHomeDir()
-		c = filepath.Join(home, ".cache")
-	}
-	return filepath.Join(c, "vpc-cni")
-}
-
-// k8sBinDir is scripts/k8s-tools.sh's bin directory ($K8S_TOOLS_DIR/bin
-// when set).
-func k8sBinDir() string {
-	if d := os.Getenv("K8S_TOOLS_DIR"); d != "" {
-		return filepath.Join(d, "bin")
-	}
-	return filepath.Join(cacheDir(), "k8s-v1.32.13", "bin")
-}
-
-// helmPath is test/chart/build-helm.sh's helm ($HELM when set).
-func helmPath() string {
-	if h := os.Getenv("HELM"); h != "" {
-		return h
-	}
-	return filepath.Join(cacheDir(), "helm-v3.17.4", "helm")
 }
 
 // kubeCluster brings up the real cluster in place of the plain ipamds:
@@ -383,7 +356,7 @@ func Kubectl(ctx context.Context, prefix, stateDir string, args []string, stdin 
 	if _, err := os.Stat(kubeconfig); err != nil {
 		return fmt.Errorf("no real cluster in %s (bring one up with make lab K8S=1): %w", stateDir, err)
 	}
-	kubectl := filepath.Join(k8sBinDir(), "kubectl")
+	kubectl := filepath.Join(toolcache.K8sBinDir(), "kubectl")
 	cmd := exec.CommandContext(ctx, "ip", append([]string{"netns", "exec", netenv.FabricNS(prefix), kubectl,
 		"--kubeconfig", kubeconfig}, args...)...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdin, stdout, stderr
@@ -399,7 +372,7 @@ func (l *Lab) HelmUninstall(ctx context.Context) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, helmTimeout)
 	defer cancel()
-	out, err := l.cfg.inFabric(ctx, helmPath(), "--kubeconfig", kube.AdminKubeconfig(l.cfg.StateDir),
+	out, err := l.cfg.inFabric(ctx, toolcache.Helm(), "--kubeconfig", kube.AdminKubeconfig(l.cfg.StateDir),
 		"uninstall", "vpc-cni", "--namespace", "kube-system", "--wait")
 	if err != nil {
 		return fmt.Errorf("helm uninstall: %w: %s", err, out)
