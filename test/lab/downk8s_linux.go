@@ -11,12 +11,30 @@ import (
 // The real cluster (K8S) leaves processes that are in none of the lab's
 // namespaces and named in no pid file: containerd's shims (re-parented to
 // init) and the containers under them (pods in namespaces containerd made).
-// Every process whose command line names the state directory is the lab's
-// (kubenode, containerd, kubelet, and the shims, whose -address is the
-// node's containerd socket under it), and so is every descendant of one.
+// A process of the lab's programs whose command line names the state
+// directory is the lab's (kubenode, containerd, kubelet, and the shims,
+// whose -address is the node's containerd socket under it), and so is
+// every descendant of one. Other programs naming it (a user's tail -f of a
+// log) are left alone.
 
-// pidsNaming are the processes whose command line names dir (as a path
-// prefix), with all their descendants.
+// clusterPrograms are the executables whose processes naming the state
+// directory are the lab's: by name, or by prefix when the name ends in *.
+var clusterPrograms = []string{"lab", "containerd*", "kubelet", "ctr", "ec2sim", "etcd", "kube-*"}
+
+// isClusterProgram says whether the executable's base name is one of
+// clusterPrograms.
+func isClusterProgram(exe string) bool {
+	base := filepath.Base(strings.TrimSuffix(exe, " (deleted)"))
+	for _, p := range clusterPrograms {
+		if prefix, ok := strings.CutSuffix(p, "*"); ok && strings.HasPrefix(base, prefix) || base == p {
+			return true
+		}
+	}
+	return false
+}
+
+// pidsNaming are the processes of clusterPrograms whose command line names
+// dir (as a path prefix), with all their descendants.
 func pidsNaming(dir string) []int {
 	entries, err := os.ReadDir(procPath)
 	if err != nil {
@@ -35,7 +53,10 @@ func pidsNaming(dir string) []int {
 			children[ppid] = append(children[ppid], pid)
 		}
 		b, err := os.ReadFile(filepath.Join(procPath, e.Name(), "cmdline"))
-		if err == nil && bytes.Contains(b, want) && alive(pid) {
+		if err != nil || !bytes.Contains(b, want) || !alive(pid) {
+			continue
+		}
+		if exe, err := os.Readlink(filepath.Join(procPath, e.Name(), "exe")); err == nil && isClusterProgram(exe) {
 			roots = append(roots, pid)
 		}
 	}
