@@ -24,6 +24,8 @@ func TestConfigFromEnv(t *testing.T) {
 		}, func(c *Config) {
 			c.Nodes, c.InstanceType, c.PodsPerNode, c.Prefix, c.StateDir, c.BinDir = 3, "t3.medium", 0, "e2e1", "/run/e2e1", "/opt/bin"
 		}},
+		{"a real cluster", map[string]string{"LAB_K8S": "1"}, func(c *Config) { c.K8S = true }},
+		{"no real cluster", map[string]string{"LAB_K8S": "0"}, func(*Config) {}},
 		{"state dir", map[string]string{"LAB_PREFIX": "x1", "LAB_STATE_DIR": "/tmp/lab"}, func(c *Config) {
 			c.Prefix, c.StateDir = "x1", "/tmp/lab"
 		}},
@@ -71,6 +73,7 @@ func TestConfigFromEnvRefuses(t *testing.T) {
 		{map[string]string{"LAB_STATE_DIR": "relative"}, "LAB_STATE_DIR"},
 		{map[string]string{"LAB_STATE_DIR": "/"}, "LAB_STATE_DIR"},
 		{map[string]string{"WARM_IP_TARGET": "abc"}, "WARM_IP_TARGET"},
+		{map[string]string{"LAB_K8S": "yes"}, "LAB_K8S"},
 		{map[string]string{"AWS_VPC_K8S_CNI_EXCLUDE_SNAT_CIDRS": "nope"}, "AWS_VPC_K8S_CNI_EXCLUDE_SNAT_CIDRS"},
 	} {
 		_, err := ConfigFromEnv(env(tc.env))
