@@ -11,7 +11,7 @@ import (
 // scripts pin.
 func TestVersionsMatchTheScripts(t *testing.T) {
 	for script, want := range map[string]string{
-		"../../scripts/k8s-tools.sh":      "version=" + K8sVersion + "\n",
+		"../../scripts/k8s-tools.sh":     "version=" + K8sVersion + "\n",
 		"../../test/chart/build-helm.sh": "version=" + HelmVersion + "\n",
 	} {
 		b, err := os.ReadFile(script)
