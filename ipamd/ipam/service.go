@@ -166,7 +166,7 @@ func (s *Service) wait(ctx context.Context, key datastore.Key, pod datastore.Pod
 		if !errors.Is(err, datastore.ErrNoAddress) {
 			return a, wrapAssign(err)
 		}
-		if expired {
+		if expired || s.hopeless() {
 			return datastore.Allocation{}, s.exhausted(wait)
 		}
 		if grew {
@@ -176,6 +176,16 @@ func (s *Service) wait(ctx context.Context, key datastore.Key, pod datastore.Pod
 			s.pool.Wake()
 		}
 	}
+}
+
+// hopeless says whether waiting cannot give an address: the pool is held
+// at a limit only configuration or capacity lifts (ENIs, MAX_ENI, max
+// pods, the addresses per ENI) and no released address is cooling down,
+// so none can come free within the wait. The ADD then fails at once, and
+// the runtime's retry (or the scheduler) acts sooner than after AddWait.
+func (s *Service) hopeless() bool {
+	_, _, permanent := s.blocked()
+	return permanent && s.store.Stats().Cooling == 0
 }
 
 // waitFor is how long an ADD may wait: AddWait, ended early enough to

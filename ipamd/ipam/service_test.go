@@ -421,3 +421,34 @@ func TestCheckpointFailure(t *testing.T) {
 		t.Errorf("observed %v", got)
 	}
 }
+
+// TestAddAtLimitFailsFast: at a limit only configuration lifts, with no
+// released address cooling down, an ADD fails at once rather than after
+// AddWait; with one cooling down, it waits, and gets it once the cooldown
+// ends.
+func TestAddAtLimitFailsFast(t *testing.T) {
+	f := setup(t, 1, Options{AddWait: forever, Poll: time.Millisecond})
+	if _, err := f.svc.Add(context.Background(), key(1), pod(1)); err != nil {
+		t.Fatal(err)
+	}
+	f.pool.block("ENI limit of m5.large reached (3 ENIs)", true)
+	r := await(t, addAsync(context.Background(), f.svc, key(2)))
+	var ex *ExhaustedError
+	if !errors.As(r.err, &ex) || !ex.Permanent {
+		t.Fatalf("Add at the limit: %v, want a permanent ExhaustedError at once", r.err)
+	}
+
+	if _, _, err := f.svc.Del(context.Background(), key(1)); err != nil {
+		t.Fatal(err)
+	}
+	ch := addAsync(context.Background(), f.svc, key(3))
+	select {
+	case r := <-ch:
+		t.Fatalf("Add with an address cooling down returned %+v, %v; want it to wait", r.res, r.err)
+	case <-time.After(50 * time.Millisecond):
+	}
+	f.clock.Advance(31 * time.Second) // the cooldown ends
+	if r := await(t, ch); r.err != nil {
+		t.Errorf("Add after the cooldown: %v", r.err)
+	}
+}
