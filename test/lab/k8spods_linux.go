@@ -186,6 +186,9 @@ func (l *Lab) kubeReport(ctx context.Context) (*report.Kubernetes, string) {
 				kn.Network = string(c.Status) + " " + c.Reason
 			case capacity.ConditionPodIPsAvailable:
 				kn.PodIPsAvailable, kn.Message = string(c.Status)+" "+c.Reason, c.Message
+				if !c.LastHeartbeatTime.IsZero() {
+					kn.Written = max(time.Since(c.LastHeartbeatTime.Time), time.Second)
+				}
 			}
 		}
 		k.Nodes = append(k.Nodes, kn)

@@ -3,6 +3,7 @@ package report
 import (
 	"fmt"
 	"io"
+	"time"
 )
 
 // Kubernetes is what a user of the real cluster (K8S) looks at: the nodes
@@ -22,9 +23,11 @@ type KubeNode struct {
 	PodIPs  string `json:"podIps"`  // capacity vpc-cni.io/pod-ips
 	Network string `json:"network"` // NetworkUnavailable status/reason
 	// PodIPsAvailable is the condition's status and reason; Message its
-	// message (the figures).
-	PodIPsAvailable string `json:"podIpsAvailable"`
-	Message         string `json:"message"`
+	// message (the figures); Written how long ago ipamd wrote it (ipamd
+	// writes the figures alone at most every 30 s), 0 if unknown.
+	PodIPsAvailable string        `json:"podIpsAvailable"`
+	Message         string        `json:"message"`
+	Written         time.Duration `json:"written,omitempty"`
 }
 
 // KubePod is one Pod.
@@ -40,8 +43,12 @@ func renderKubernetes(w io.Writer, k *Kubernetes) {
 	if len(k.Nodes) > 0 {
 		t := table(w, "NAME", "READY", "PODS", "VPC-CNI.IO/POD-IPS", "NETWORKUNAVAILABLE", "PODIPSAVAILABLE", "MESSAGE")
 		for _, n := range k.Nodes {
+			msg := oneLine(n.Message)
+			if n.Written > 0 && msg != "" {
+				msg += fmt.Sprintf(" (written %s ago)", n.Written.Round(time.Second))
+			}
 			t.row(n.Name, orDash(n.Ready), orDash(n.Pods), orDash(n.PodIPs), orDash(n.Network), orDash(n.PodIPsAvailable),
-				orDash(oneLine(n.Message)))
+				orDash(msg))
 		}
 		t.flush()
 	}

@@ -169,7 +169,8 @@ func TestRenderWriteError(t *testing.T) {
 func TestRenderKubernetes(t *testing.T) {
 	r := Report{Prefix: "vpclab", Kubernetes: &Kubernetes{
 		Nodes: []KubeNode{{Name: "node1", Ready: "True", Pods: "29", PodIPs: "27", Network: "False VpcCniIsUp",
-			PodIPsAvailable: "True WarmPoolReady", Message: "pool can serve pods: 3 assigned / 6 available / 27 capacity"}},
+			PodIPsAvailable: "True WarmPoolReady", Message: "pool can serve pods: 3 assigned / 6 available / 27 capacity",
+			Written: 12 * time.Second}},
 		Pods: []KubePod{{Namespace: "default", Name: "echo-1", Ready: ReadyOf(1, 1), Status: "Running", IP: "198.18.3.9", Node: "node1"}},
 	}}
 	var b strings.Builder
@@ -178,7 +179,7 @@ func TestRenderKubernetes(t *testing.T) {
 	}
 	out := b.String()
 	for _, want := range []string{"KUBERNETES NODES (1)", "VPC-CNI.IO/POD-IPS", "27", "True WarmPoolReady",
-		"3 assigned / 6 available / 27 capacity", "KUBERNETES PODS (1)", "echo-1", "1/1", "198.18.3.9"} {
+		"3 assigned / 6 available / 27 capacity (written 12s ago)", "KUBERNETES PODS (1)", "echo-1", "1/1", "198.18.3.9"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("the report lacks %q:\n%s", want, out)
 		}
