@@ -110,7 +110,7 @@ func (u *upRun) kubeCluster(ctx context.Context, l *Lab) error {
 		return err
 	}
 	for k := range l.nodes {
-		l.nodes[k].Socket = filepath.Join(kubeNode(l.nodes[k], 0).Dir, "run-vpc-cni", "ipamd.sock")
+		l.nodes[k].Socket = kube.IpamdSocket(l.nodes[k].Dir)
 	}
 	if err := u.kubeNodes(l, u.tools); err != nil {
 		return err
@@ -122,11 +122,6 @@ func (u *upRun) kubeCluster(ctx context.Context, l *Lab) error {
 		return err
 	}
 	return u.waitNodesReady(ctx, l, client)
-}
-
-// kubeNode is the real node of a lab node.
-func kubeNode(n Node, maxPods int) kube.Node {
-	return kube.NewNode(n.Name, n.PrimaryIP, n.NetNSPath(), n.Dir, maxPods)
 }
 
 // controlPlane starts etcd, kube-apiserver, kube-scheduler and
@@ -387,5 +382,5 @@ func (l *Lab) KubeNodeDir(i int) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return kubeNode(n, 0).Dir, nil
+	return kube.NodeDir(n.Dir), nil
 }

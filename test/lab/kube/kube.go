@@ -63,7 +63,20 @@ type Node struct {
 
 // NewNode is the layout of a node whose lab directory is nodeDir.
 func NewNode(name string, ip netip.Addr, netns, nodeDir string, maxPods int) Node {
-	return Node{Name: name, PrimaryIP: ip, NetNS: netns, Dir: filepath.Join(nodeDir, "k8s"), MaxPods: maxPods}
+	return Node{Name: name, PrimaryIP: ip, NetNS: netns, Dir: NodeDir(nodeDir), MaxPods: maxPods}
+}
+
+// NodeDir is the real node's directory in the lab node's directory.
+func NodeDir(nodeDir string) string { return filepath.Join(nodeDir, "k8s") }
+
+// runVpcCNI is the node's directory bound over /run/vpc-cni: ipamd's
+// socket and checkpoint, seen from the host.
+const runVpcCNI = "run-vpc-cni"
+
+// IpamdSocket is, on the host, the socket the chart's ipamd serves on the
+// node whose lab directory is nodeDir (/run/vpc-cni/ipamd.sock inside).
+func IpamdSocket(nodeDir string) string {
+	return filepath.Join(NodeDir(nodeDir), runVpcCNI, "ipamd.sock")
 }
 
 // Paths of a node, all on the host: containerd's root, state and socket
@@ -75,7 +88,6 @@ func (n Node) ContainerdSocket() string { return filepath.Join(n.Dir, "container
 func (n Node) ContainerdConfig() string { return filepath.Join(n.Dir, "containerd.toml") }
 func (n Node) KubeletRoot() string      { return filepath.Join(n.Dir, "kubelet") }
 func (n Node) KubeletConfig() string    { return filepath.Join(n.Dir, "kubelet.yaml") }
-func (n Node) PluginLog() string        { return filepath.Join(n.Dir, "log-vpc-cni", "plugin.log") }
 func (n Node) CreatedDirsFile() string  { return filepath.Join(n.Dir, createdDirsName) }
 
 // createdDirsName lists the host directories a node created as mount
@@ -96,7 +108,7 @@ func (n Node) Mounts() []Mount {
 	return []Mount{
 		m("cni-bin", "/opt/cni/bin"),
 		m("cni-conf", "/etc/cni/net.d"),
-		m("run-vpc-cni", "/run/vpc-cni"),
+		m(runVpcCNI, "/run/vpc-cni"),
 		m("log-vpc-cni", "/var/log/vpc-cni"),
 		m("log-pods", "/var/log/pods"),
 		m("log-containers", "/var/log/containers"),
